@@ -1,0 +1,225 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import {
+    buildDockerConfig,
+    normalizeCredHelpers,
+    normalizeRegistryServer,
+    parseDockerConfigJson,
+    validateEmail,
+    validateUsername,
+} from "./dockerConfig";
+import { InvalidInputError, quote, validateNamespace, validateObjectName, withComponent } from "./validation";
+
+/** The Secret type kubelet accepts as an image pull secret; its data key is `.dockerconfigjson`. */
+export const SECRET_TYPE_DOCKER_CONFIG_JSON = "kubernetes.io/dockerconfigjson";
+/** A generic Secret with the data key `config.json` (`kubectl create secret generic --from-file`). */
+export const SECRET_TYPE_OPAQUE = "Opaque";
+/** The file name Kaniko reads credentials from, inside `/kaniko/.docker/`. */
+export const MOUNT_FILE_NAME = "config.json";
+
+const DEFAULTS = {
+    namespace: "default",
+    secretName: "registrycreds",
+    secretType: SECRET_TYPE_DOCKER_CONFIG_JSON,
+};
+
+const COMPONENT = "RegistryCredsSecret";
+
+/**
+ * The Secret data key for a secret type: `.dockerconfigjson` for `kubernetes.io/dockerconfigjson`,
+ * `config.json` for `Opaque`.
+ */
+export function secretDataKey(field: string, secretType: unknown): string {
+    if (secretType === SECRET_TYPE_DOCKER_CONFIG_JSON) {
+        return ".dockerconfigjson";
+    }
+    if (secretType === SECRET_TYPE_OPAQUE) {
+        return MOUNT_FILE_NAME;
+    }
+    throw new InvalidInputError(
+        field,
+        `is ${quote(secretType)}`,
+        `use "${SECRET_TYPE_DOCKER_CONFIG_JSON}" (the default; usable as an image pull secret) or "${SECRET_TYPE_OPAQUE}" (a generic Secret with the key config.json)`,
+    );
+}
+
+/** One registry login. */
+export interface RegistryLogin {
+    /**
+     * The registry's address: a host with an optional port (`ghcr.io`, `registry.example.com:5000`).
+     * Every spelling of Docker Hub (`docker.io`, `index.docker.io`, `registry-1.docker.io`, with or
+     * without `https://` and `/v1/`) is stored as `https://index.docker.io/v1/`, as `docker login` does.
+     */
+    server: pulumi.Input<string>;
+    /** The user name. It must not contain `:`. */
+    username: pulumi.Input<string>;
+    /** The password or access token. Pass a Pulumi secret (`config.requireSecret(...)`). */
+    password: pulumi.Input<string>;
+    /** An e-mail address, stored as kubectl's `--docker-email` does. Optional; most registries ignore it. */
+    email?: pulumi.Input<string>;
+}
+
+/** The arguments of {@link RegistryCredsSecret}. Give at least one of `registries`, `dockerConfigJson` or `credHelpers`. */
+export interface RegistryCredsSecretArgs {
+    /** The namespace of the Secret: the one the Jenkins agent pods run in. Default `default`. */
+    namespace?: pulumi.Input<string>;
+    /**
+     * The Secret's name, used as is (no random suffix) so pod templates can refer to it.
+     * Default `registrycreds`.
+     */
+    secretName?: pulumi.Input<string>;
+    /** Registry logins to store. Several registries may share one Secret; each registry may appear once. */
+    registries?: pulumi.Input<pulumi.Input<RegistryLogin>[]>;
+    /**
+     * The contents of an existing Docker `config.json` (what `docker login` wrote to
+     * `~/.docker/config.json`). Its `auths` and `credHelpers` are merged with `registries` and
+     * `credHelpers`; a `credsStore` is dropped because that program does not exist in the cluster.
+     * Pass a Pulumi secret.
+     */
+    dockerConfigJson?: pulumi.Input<string>;
+    /**
+     * Registry host to credential-helper name, written to `credHelpers` in `config.json`; Kaniko runs
+     * `docker-credential-<name>` itself. The Kaniko image ships `ecr-login` (Amazon ECR), `gcr`
+     * (Google) and `acr-env` (Azure). Example: `{"123456789012.dkr.ecr.eu-west-1.amazonaws.com": "ecr-login"}`.
+     */
+    credHelpers?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /**
+     * The Secret type: `kubernetes.io/dockerconfigjson` (default; data key `.dockerconfigjson`; also
+     * usable in `imagePullSecrets`) or `Opaque` (data key `config.json`, as
+     * `kubectl create secret generic --from-file=config.json`).
+     */
+    secretType?: pulumi.Input<string>;
+}
+
+/** True for a value known now: not an Output or a Promise. */
+function isKnown(value: unknown): boolean {
+    return !pulumi.Output.isInstance(value) && !(value instanceof Promise);
+}
+
+/**
+ * Checks every argument that is already known (plain values), so a wrong field fails before any
+ * resource is registered. Values that arrive as Outputs (Pulumi secrets, other resources'
+ * outputs) are checked once they resolve.
+ */
+function checkKnownArgs(args: RegistryCredsSecretArgs): void {
+    if (args.namespace !== undefined && isKnown(args.namespace)) {
+        validateNamespace("namespace", args.namespace);
+    }
+    if (args.secretName !== undefined && isKnown(args.secretName)) {
+        validateObjectName("secretName", args.secretName);
+    }
+    if (args.secretType !== undefined && isKnown(args.secretType)) {
+        secretDataKey("secretType", args.secretType);
+    }
+    if (Array.isArray(args.registries)) {
+        args.registries.forEach((login, i) => {
+            if (!isKnown(login) || typeof login !== "object" || login === null) {
+                return;
+            }
+            const l = login as RegistryLogin;
+            if (isKnown(l.server)) normalizeRegistryServer(`registries[${i}].server`, l.server);
+            if (isKnown(l.username)) validateUsername(`registries[${i}].username`, l.username);
+            if (isKnown(l.email)) validateEmail(`registries[${i}].email`, l.email);
+        });
+    }
+    if (args.dockerConfigJson !== undefined && isKnown(args.dockerConfigJson)) {
+        parseDockerConfigJson("dockerConfigJson", args.dockerConfigJson);
+    }
+    if (args.credHelpers !== undefined && isKnown(args.credHelpers) && Object.values(args.credHelpers).every(isKnown)) {
+        normalizeCredHelpers("credHelpers", args.credHelpers);
+    }
+}
+
+/**
+ * A Kubernetes Secret holding a Docker `config.json` with registry credentials: what Kaniko reads
+ * at `/kaniko/.docker/config.json`, and what kubelet can use as an image pull secret.
+ *
+ * For one login, the Secret's data is byte for byte what
+ * `kubectl create secret docker-registry NAME --docker-server=... --docker-username=...
+ * --docker-password=... [--docker-email=...]` produces.
+ */
+export class RegistryCredsSecret extends pulumi.ComponentResource {
+    /** The Secret's name. */
+    public readonly secretName: pulumi.Output<string>;
+    /** The Secret's namespace. */
+    public readonly namespace: pulumi.Output<string>;
+    /** The Secret's type (`kubernetes.io/dockerconfigjson` or `Opaque`). */
+    public readonly secretType: pulumi.Output<string>;
+    /** The data key that holds `config.json`: `.dockerconfigjson` or `config.json`, by type. */
+    public readonly dataKey: pulumi.Output<string>;
+    /**
+     * The file name the data key must have inside a mounted volume: always `config.json`. Project
+     * `dataKey` to this path (`items: [{key: dataKey, path: mountFileName}]`) and mount the volume
+     * at `/kaniko/.docker`.
+     */
+    public readonly mountFileName: pulumi.Output<string>;
+    /** The encoded `config.json`, as a Pulumi secret. */
+    public readonly dockerConfigJson: pulumi.Output<string>;
+    /** The Kubernetes Secret. */
+    public readonly secret: k8s.core.v1.Secret;
+
+    constructor(name: string, args: RegistryCredsSecretArgs, opts?: pulumi.ComponentResourceOptions) {
+        withComponent(COMPONENT, name, () => checkKnownArgs(args));
+        // No arguments are passed to super: they would be stored in the component's state, secrets included.
+        super(`kaniko-builder:index:${COMPONENT}`, name, {}, opts);
+
+        const namespace = pulumi.output(args.namespace ?? DEFAULTS.namespace).apply((ns) =>
+            withComponent(COMPONENT, name, () => validateNamespace("namespace", ns)),
+        );
+        const secretName = pulumi.output(args.secretName ?? DEFAULTS.secretName).apply((n) =>
+            withComponent(COMPONENT, name, () => validateObjectName("secretName", n)),
+        );
+        this.secretType = pulumi.output(args.secretType ?? DEFAULTS.secretType).apply((t) => {
+            withComponent(COMPONENT, name, () => secretDataKey("secretType", t));
+            return t;
+        });
+        this.dataKey = this.secretType.apply((t) => secretDataKey("secretType", t));
+        this.mountFileName = pulumi.output(MOUNT_FILE_NAME);
+
+        const built = pulumi
+            .all([pulumi.output(args.registries), pulumi.output(args.dockerConfigJson), pulumi.output(args.credHelpers)])
+            .apply(([registries, dockerConfigJson, credHelpers]) => {
+                const result = withComponent(COMPONENT, name, () =>
+                    buildDockerConfig({ registries, dockerConfigJson, credHelpers }),
+                );
+                for (const warning of result.warnings) {
+                    pulumi.log.warn(`${COMPONENT} "${name}": ${warning}`, this);
+                }
+                return result.json;
+            });
+        this.dockerConfigJson = pulumi.secret(built);
+
+        this.secret = new k8s.core.v1.Secret(
+            name,
+            {
+                metadata: {
+                    name: secretName,
+                    namespace: namespace,
+                    labels: {
+                        "app.kubernetes.io/part-of": "kaniko-builder",
+                        "app.kubernetes.io/component": "registry-credentials",
+                    },
+                },
+                type: this.secretType,
+                data: pulumi.secret(
+                    pulumi.all([this.dataKey, built]).apply(([key, json]) => ({
+                        [key]: Buffer.from(json, "utf8").toString("base64"),
+                    })),
+                ),
+            },
+            { parent: this },
+        );
+        // Taken from the Secret, so that whatever uses them waits for the Secret to exist.
+        this.secretName = this.secret.metadata.name;
+        this.namespace = this.secret.metadata.namespace;
+
+        this.registerOutputs({
+            secretName: this.secretName,
+            namespace: this.namespace,
+            secretType: this.secretType,
+            dataKey: this.dataKey,
+            mountFileName: this.mountFileName,
+            dockerConfigJson: this.dockerConfigJson,
+        });
+    }
+}

@@ -1,0 +1,78 @@
+/**
+ * Input validation shared by every component: one error type whose message names the field,
+ * what is wrong with it and how to fix it, and the Kubernetes name rules.
+ *
+ * Messages never contain a secret's value: callers pass the bad value only for fields that are
+ * not secret (names, hosts), and describe secret fields without quoting them.
+ */
+
+/** A bad input. `field` is the argument's path, e.g. `registries[1].server`. */
+export class InvalidInputError extends Error {
+    constructor(
+        public readonly field: string,
+        public readonly problem: string,
+        public readonly fix: string,
+    ) {
+        super(`${field} ${problem}. Fix: ${fix}`);
+        this.name = "InvalidInputError";
+    }
+}
+
+/**
+ * Re-throws an {@link InvalidInputError} with the component's type and resource name in front,
+ * so a `pulumi preview` error says which component of which stack is wrong.
+ */
+export function withComponent<T>(component: string, name: string, check: () => T): T {
+    try {
+        return check();
+    } catch (e) {
+        if (e instanceof InvalidInputError) {
+            e.message = `${component} "${name}": ${e.message}`;
+        }
+        throw e;
+    }
+}
+
+/** Quotes a non-secret value for an error message, shortened so a huge value stays readable. */
+export function quote(value: unknown): string {
+    const s = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
+    return JSON.stringify(s.length > 80 ? `${s.slice(0, 77)}...` : s);
+}
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * Checks a Kubernetes namespace (an RFC 1123 label: at most 63 lower-case letters, digits and
+ * '-', starting and ending with a letter or digit).
+ */
+export function validateNamespace(field: string, value: unknown): string {
+    if (typeof value !== "string" || value.length === 0) {
+        throw new InvalidInputError(field, "is empty", "give an existing namespace such as \"jenkins\"");
+    }
+    if (value.length > 63 || !DNS1123_LABEL.test(value)) {
+        throw new InvalidInputError(
+            field,
+            `${quote(value)} is not a valid namespace (RFC 1123 label)`,
+            "use at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit",
+        );
+    }
+    return value;
+}
+
+/**
+ * Checks a Kubernetes object name such as a Secret's or a ConfigMap's (an RFC 1123 subdomain:
+ * at most 253 characters, dot-separated RFC 1123 labels).
+ */
+export function validateObjectName(field: string, value: unknown): string {
+    if (typeof value !== "string" || value.length === 0) {
+        throw new InvalidInputError(field, "is empty", "give a name such as \"registrycreds\"");
+    }
+    if (value.length > 253 || !value.split(".").every((label) => label.length <= 63 && DNS1123_LABEL.test(label))) {
+        throw new InvalidInputError(
+            field,
+            `${quote(value)} is not a valid Kubernetes object name (RFC 1123 subdomain)`,
+            "use at most 253 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
+        );
+    }
+    return value;
+}

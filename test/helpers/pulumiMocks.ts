@@ -1,0 +1,80 @@
+/**
+ * Pulumi mock monitor for unit tests: records every resource registration with its inputs exactly
+ * as the engine would receive them (secrets still wrapped), so tests can assert on inputs and secrecy.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+/** The signature key and value the SDK uses to mark a secret in serialized properties. */
+export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+export interface RecordedResource {
+    type: string;
+    name: string;
+    /** Inputs as serialized for the engine: secrets appear as `{[SECRET_SIG_KEY]: SECRET_SIG, value}`. */
+    inputs: Record<string, any>;
+}
+
+/** True if a serialized property is a secret. */
+export function isWireSecret(value: unknown): value is { value: unknown } {
+    return typeof value === "object" && value !== null && (value as any)[SECRET_SIG_KEY] === SECRET_SIG;
+}
+
+/** Removes secret wrappers from serialized inputs, giving the plain values. */
+export function unwrapSecrets(value: any): any {
+    if (isWireSecret(value)) {
+        return unwrapSecrets(value.value);
+    }
+    if (Array.isArray(value)) {
+        return value.map(unwrapSecrets);
+    }
+    if (typeof value === "object" && value !== null) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+    }
+    return value;
+}
+
+/**
+ * Installs mocks that record every registered resource. Call `reset()` between tests.
+ * `preview` makes the run a preview (outputs of other resources may be unknown).
+ */
+export function recordResources(options: { preview?: boolean } = {}) {
+    const resources: RecordedResource[] = [];
+    pulumi.runtime.setMocks(
+        {
+            newResource(args: pulumi.runtime.MockResourceArgs) {
+                resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+                return { id: `${args.name}-id`, state: args.inputs };
+            },
+            call(args: pulumi.runtime.MockCallArgs) {
+                return args.inputs;
+            },
+        },
+        "kaniko-builder",
+        "test",
+        options.preview ?? false,
+    );
+    return {
+        resources,
+        reset: () => resources.splice(0, resources.length),
+        ofType: (type: string) => resources.filter((r) => r.type === type),
+    };
+}
+
+/** Resolves an Output's value (works for secrets too). */
+export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+        output.apply((v) => {
+            resolve(v);
+            return v;
+        });
+        // An Output whose computation threw never calls apply: surface the error instead of hanging.
+        (output as any).promise?.().catch(reject);
+    });
+}
+
+/** Lets every pending registration reach the mock monitor. */
+export async function settle(...outputs: pulumi.Output<unknown>[]): Promise<void> {
+    await Promise.all(outputs.map((o) => valueOf(o)));
+    await new Promise((r) => setTimeout(r, 0));
+}
