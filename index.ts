@@ -1,0 +1,58 @@
+/**
+ * The cluster-init stack: what `pulumi up` creates from this project's Pulumi.yaml.
+ * Config keys (all in the `kaniko-builder` namespace) are described in Pulumi.yaml and README.md.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { RegistryCredsSecret, RegistryLogin } from "./components";
+
+const config = new pulumi.Config();
+
+/** A config string, where an empty string (a Pulumi.yaml default) counts as unset. */
+const optional = (key: string) => config.get(key) || undefined;
+
+const registries: RegistryLogin[] = [];
+const username = optional("registryUsername");
+if (username !== undefined) {
+    registries.push({
+        server: optional("registryServer") ?? "docker.io",
+        username,
+        password: config.requireSecret("registryPassword"),
+        email: optional("registryEmail"),
+    });
+}
+// Checked without reading the value, so that no secret passes through a plain-text getter.
+const hasDockerConfigJson = pulumi.runtime.getConfig(`${config.name}:dockerConfigJson`) !== undefined;
+const credHelpers = config.getObject<Record<string, string>>("credHelpers");
+
+if (registries.length === 0 && !hasDockerConfigJson && credHelpers === undefined) {
+    throw new Error(
+        "kaniko-builder: no registry credentials are configured. Set a login:\n" +
+            "  pulumi config set registryServer docker.io\n" +
+            "  pulumi config set registryUsername <user>\n" +
+            "  pulumi config set --secret registryPassword <password or access token>\n" +
+            "or take them from an existing Docker login:\n" +
+            "  pulumi config set --secret dockerConfigJson < ~/.docker/config.json\n" +
+            "or use a credential helper (e.g. Amazon ECR):\n" +
+            "  pulumi config set --path 'credHelpers[\"<account>.dkr.ecr.<region>.amazonaws.com\"]' ecr-login",
+    );
+}
+
+const creds = new RegistryCredsSecret("registrycreds", {
+    namespace: optional("namespace"),
+    secretName: optional("secretName"),
+    secretType: optional("secretType"),
+    registries,
+    dockerConfigJson: hasDockerConfigJson ? config.requireSecret("dockerConfigJson") : undefined,
+    credHelpers,
+});
+
+/** The Secret Kaniko mounts at /kaniko/.docker. */
+export const secretName = creds.secretName;
+/** Its namespace: run the Jenkins agent pods there. */
+export const namespace = creds.namespace;
+/** The Secret's data key holding config.json. */
+export const dataKey = creds.dataKey;
+/** The file name to project the data key to inside the mounted volume. */
+export const mountFileName = creds.mountFileName;
+/** The encoded config.json (a secret: `pulumi stack output --show-secrets dockerConfigJson`). */
+export const dockerConfigJson = creds.dockerConfigJson;

@@ -1,0 +1,67 @@
+/** The cluster-init stack program (index.ts), run under mocks with stack config. */
+import * as pulumi from "@pulumi/pulumi";
+import { recordResources, settle, unwrapSecrets, valueOf } from "./helpers/pulumiMocks";
+
+const mocks = recordResources();
+beforeEach(() => mocks.reset());
+
+function runStack(config: Record<string, string>, secretKeys: string[] = []): Record<string, pulumi.Output<any>> {
+    pulumi.runtime.setAllConfig(
+        Object.fromEntries(Object.entries(config).map(([k, v]) => [`kaniko-builder:${k}`, v])),
+        secretKeys.map((k) => `kaniko-builder:${k}`),
+    );
+    let stack: Record<string, pulumi.Output<any>> = {};
+    jest.isolateModules(() => {
+        stack = require("../index");
+    });
+    return stack;
+}
+
+test("a login from config becomes the registrycreds Secret, with the stack outputs a user needs", async () => {
+    const stack = runStack(
+        { namespace: "jenkins", registryUsername: "jenkins", registryPassword: "s3cret", registryEmail: "ci@example.com" },
+        ["registryPassword"],
+    );
+    await settle(stack.secretName, stack.dockerConfigJson);
+    const secrets = mocks.ofType("kubernetes:core/v1:Secret");
+    expect(secrets).toHaveLength(1);
+    const inputs = unwrapSecrets(secrets[0].inputs);
+    expect(inputs.metadata).toMatchObject({ name: "registrycreds", namespace: "jenkins" });
+    expect(JSON.parse(Buffer.from(inputs.data[".dockerconfigjson"], "base64").toString())).toEqual({
+        auths: { "https://index.docker.io/v1/": { username: "jenkins", password: "s3cret", email: "ci@example.com", auth: "amVua2luczpzM2NyZXQ=" } },
+    });
+    expect(await valueOf(stack.secretName)).toBe("registrycreds");
+    expect(await valueOf(stack.namespace)).toBe("jenkins");
+    expect(await valueOf(stack.dataKey)).toBe(".dockerconfigjson");
+    expect(await valueOf(stack.mountFileName)).toBe("config.json");
+    expect(await pulumi.isSecret(stack.dockerConfigJson)).toBe(true);
+    expect(await pulumi.isSecret(stack.secretName)).toBe(false);
+});
+
+test("an existing ~/.docker/config.json from secret config, with the seed's generic Secret", async () => {
+    const file = JSON.stringify({ auths: { "https://index.docker.io/v1/": { auth: Buffer.from("me:pw").toString("base64") } } });
+    const stack = runStack({ dockerConfigJson: file, secretType: "Opaque", secretName: "kaniko-secret" }, ["dockerConfigJson"]);
+    await settle(stack.secretName, stack.dockerConfigJson);
+    const inputs = unwrapSecrets(mocks.ofType("kubernetes:core/v1:Secret")[0].inputs);
+    expect(inputs.type).toBe("Opaque");
+    expect(inputs.metadata.name).toBe("kaniko-secret");
+    expect(Object.keys(inputs.data)).toEqual(["config.json"]);
+    expect(await valueOf(stack.dataKey)).toBe("config.json");
+});
+
+test("credential helpers alone (e.g. Amazon ECR) are enough", async () => {
+    const stack = runStack({ credHelpers: JSON.stringify({ "123456789012.dkr.ecr.eu-west-1.amazonaws.com": "ecr-login" }) });
+    expect(JSON.parse(await valueOf(stack.dockerConfigJson))).toEqual({
+        auths: {},
+        credHelpers: { "123456789012.dkr.ecr.eu-west-1.amazonaws.com": "ecr-login" },
+    });
+});
+
+test("a login with no password is refused with the config command that fixes it", () => {
+    expect(() => runStack({ registryUsername: "jenkins" })).toThrow(/registryPassword/);
+});
+
+test("no credentials at all: the error lists the config commands", () => {
+    expect(() => runStack({})).toThrow(/no registry credentials are configured[\s\S]*pulumi config set --secret registryPassword[\s\S]*dockerConfigJson < ~\/.docker\/config.json/);
+    expect(mocks.resources).toEqual([]);
+});
