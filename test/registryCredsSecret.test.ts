@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { RegistryCredsSecret } from "../components";
 import { isWireSecret, recordResources, settle, unwrapSecrets, valueOf } from "./helpers/pulumiMocks";
 import { runComponent } from "./helpers/runComponent";
+import { validateK8sObject } from "./helpers/k8sSchema";
 
 const mocks = recordResources();
 beforeEach(() => mocks.reset());
@@ -42,6 +43,17 @@ describe("RegistryCredsSecret", () => {
                 ).toString("base64"),
             },
         });
+    });
+
+    test("the Secret is a valid Kubernetes object (API schema), for both secret types", async () => {
+        for (const secretType of ["kubernetes.io/dockerconfigjson", "Opaque"]) {
+            mocks.reset();
+            await create("creds", { secretType, registries: [{ server: "ghcr.io", username: "u", password: pulumi.secret("p") }] });
+            const secret = unwrapSecrets(mocks.ofType("kubernetes:core/v1:Secret")[0].inputs);
+            expect(() => validateK8sObject(secret)).not.toThrow();
+            // and the validator does reject a broken Secret
+            expect(() => validateK8sObject({ ...secret, data: { "config.json": 42 } })).toThrow(/must be string/);
+        }
     });
 
     test("the Secret's data reaches the engine as a secret, and nothing else does", async () => {

@@ -5,14 +5,20 @@ import { recordResources, settle, unwrapSecrets, valueOf } from "./helpers/pulum
 const mocks = recordResources();
 beforeEach(() => mocks.reset());
 
-function runStack(config: Record<string, string>, secretKeys: string[] = []): Record<string, pulumi.Output<any>> {
+/** Runs a stack program (default: the cluster-init stack) with the given config, as `pulumi up` would. */
+function runStack(
+    config: Record<string, string>,
+    secretKeys: string[] = [],
+    program = "../index",
+    project = "kaniko-builder",
+): Record<string, pulumi.Output<any>> {
     pulumi.runtime.setAllConfig(
-        Object.fromEntries(Object.entries(config).map(([k, v]) => [`kaniko-builder:${k}`, v])),
-        secretKeys.map((k) => `kaniko-builder:${k}`),
+        Object.fromEntries(Object.entries(config).map(([k, v]) => [`${project}:${k}`, v])),
+        secretKeys.map((k) => `${project}:${k}`),
     );
     let stack: Record<string, pulumi.Output<any>> = {};
     jest.isolateModules(() => {
-        stack = require("../index");
+        stack = require(program);
     });
     return stack;
 }
@@ -64,4 +70,21 @@ test("a login with no password is refused with the config command that fixes it"
 test("no credentials at all: the error lists the config commands", () => {
     expect(() => runStack({})).toThrow(/no registry credentials are configured[\s\S]*pulumi config set --secret registryPassword[\s\S]*dockerConfigJson < ~\/.docker\/config.json/);
     expect(mocks.resources).toEqual([]);
+});
+
+describe("examples/registry-creds (another stack importing the package)", () => {
+    test("declares one Secret with Docker Hub, ghcr.io and an ECR helper in the team namespace", async () => {
+        // The mocks name the project kaniko-builder; the example reads its config from the project namespace.
+        const stack = runStack(
+            { namespace: "team-a", ghcrUser: "octocat", ghcrToken: "ghp_fake", dockerHubToken: "dckr_pat_fake" },
+            ["ghcrToken", "dockerHubToken"],
+            "../examples/registry-creds/index",
+        );
+        await settle(stack.secretName);
+        const secret = unwrapSecrets(mocks.ofType("kubernetes:core/v1:Secret")[0].inputs);
+        expect(secret.metadata).toMatchObject({ name: "registrycreds", namespace: "team-a" });
+        const config = JSON.parse(Buffer.from(secret.data[".dockerconfigjson"], "base64").toString());
+        expect(Object.keys(config.auths)).toEqual(["ghcr.io", "https://index.docker.io/v1/"]);
+        expect(config.credHelpers).toEqual({ "123456789012.dkr.ecr.eu-west-1.amazonaws.com": "ecr-login" });
+    });
 });

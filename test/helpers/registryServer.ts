@@ -1,0 +1,108 @@
+/**
+ * Starts the CNCF distribution registry (Debian's docker-registry) on 127.0.0.1 with htpasswd
+ * (bcrypt) auth, from a config written here: the Debian package's own config points htpasswd at a
+ * directory and fails.
+ */
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { run } from "./tools";
+
+export interface RunningRegistry {
+    /** `127.0.0.1:<port>` */
+    host: string;
+    dir: string;
+    stop(): Promise<void>;
+    log(): string;
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", () => {
+            const { port } = server.address() as net.AddressInfo;
+            server.close(() => resolve(port));
+        });
+    });
+}
+
+function httpStatus(url: string): Promise<number> {
+    return new Promise((resolve) => {
+        const req = http.get(url, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+        });
+        req.on("error", () => resolve(0));
+        req.setTimeout(1000, () => req.destroy());
+    });
+}
+
+export async function startRegistry(users: Record<string, string>): Promise<RunningRegistry> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kaniko-builder-registry-"));
+    const htpasswdFile = path.join(dir, "htpasswd");
+    const lines = Object.entries(users).map(([user, password]) => {
+        // -i reads the password from stdin, so it never appears in a process list
+        const r = run("htpasswd", ["-niB", user], { input: `${password}\n` });
+        if (r.status !== 0) throw new Error(`htpasswd failed: ${r.stderr}`);
+        return r.stdout.trim();
+    });
+    fs.writeFileSync(htpasswdFile, `${lines.join("\n")}\n`);
+    const port = await freePort();
+    const config = [
+        "version: 0.1",
+        "log:",
+        "  level: warn",
+        "storage:",
+        "  filesystem:",
+        `    rootdirectory: ${path.join(dir, "data")}`,
+        "  delete:",
+        "    enabled: true",
+        "http:",
+        `  addr: 127.0.0.1:${port}`,
+        "  secret: e2e-test-http-secret",
+        "auth:",
+        "  htpasswd:",
+        "    realm: kaniko-builder-e2e",
+        `    path: ${htpasswdFile}`,
+        "",
+    ].join("\n");
+    fs.writeFileSync(path.join(dir, "config.yml"), config);
+    const logFile = path.join(dir, "registry.log");
+    const out = fs.openSync(logFile, "w");
+    const child: ChildProcess = spawn("docker-registry", ["serve", path.join(dir, "config.yml")], { stdio: ["ignore", out, out] });
+    fs.closeSync(out);
+    const log = () => fs.readFileSync(logFile, "utf8");
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+
+    const deadline = Date.now() + 20_000;
+    while ((await httpStatus(`http://127.0.0.1:${port}/`)) !== 200) {
+        if (child.exitCode !== null || Date.now() > deadline) {
+            child.kill("SIGKILL");
+            throw new Error(`docker-registry did not start on 127.0.0.1:${port}:\n${log()}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    return {
+        host: `127.0.0.1:${port}`,
+        dir,
+        log,
+        async stop() {
+            if (child.exitCode === null) {
+                child.kill("SIGTERM");
+                let timer: NodeJS.Timeout | undefined;
+                await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+                clearTimeout(timer);
+                if (child.exitCode === null && child.signalCode === null) {
+                    child.kill("SIGKILL");
+                    await exited;
+                }
+            }
+            fs.rmSync(dir, { recursive: true, force: true });
+        },
+    };
+}

@@ -1,0 +1,52 @@
+/**
+ * End-to-end tests run real programs. Where one is missing they are skipped with a message that
+ * names the Debian package, except under CI (the CI variable set), where a missing tool fails the run.
+ */
+import { spawnSync } from "child_process";
+
+export interface Tool {
+    /** The command, e.g. `skopeo`. */
+    command: string;
+    /** The Debian package that provides it. */
+    debianPackage: string;
+}
+
+export const TOOLS = {
+    kubectl: { command: "kubectl", debianPackage: "kubernetes-client (or the kubectl package)" },
+    skopeo: { command: "skopeo", debianPackage: "skopeo" },
+    registry: { command: "docker-registry", debianPackage: "docker-registry" },
+    htpasswd: { command: "htpasswd", debianPackage: "apache2-utils" },
+} satisfies Record<string, Tool>;
+
+export function hasCommand(command: string): boolean {
+    return spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
+}
+
+/** `describe` that needs `tools`: skipped (with a message) where one is missing, failed under CI. */
+export function describeWithTools(title: string, tools: Tool[], body: () => void): void {
+    const missing = tools.filter((t) => !hasCommand(t.command));
+    if (missing.length === 0) {
+        describe(title, body);
+        return;
+    }
+    const list = missing.map((t) => `${t.command} (Debian package ${t.debianPackage})`).join(", ");
+    if (process.env.CI) {
+        describe(title, () => {
+            test("has the programs it needs", () => {
+                throw new Error(`missing ${list}: CI must install them (see .ci/run)`);
+            });
+        });
+        return;
+    }
+    console.warn(`Skipping "${title}": missing ${list}. Install with apt-get to run it.`);
+    describe.skip(title, body);
+}
+
+/** Runs a command and returns its exit status and output (never throws for a non-zero exit). */
+export function run(command: string, args: string[], options: { input?: string; cwd?: string } = {}) {
+    const result = spawnSync(command, args, { encoding: "utf8", timeout: 120_000, ...options });
+    if (result.error) {
+        throw result.error;
+    }
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
