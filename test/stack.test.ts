@@ -2,6 +2,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { recordResources, settle, unwrapSecrets, valueOf } from "./helpers/pulumiMocks";
 
+// Each isolated load of the SDK adds an exit listener.
+process.setMaxListeners(50);
+
 const mocks = recordResources();
 beforeEach(() => mocks.reset());
 
