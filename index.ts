@@ -3,7 +3,7 @@
  * Config keys (all in the `kaniko-builder` namespace) are described in Pulumi.yaml and README.md.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { RegistryCredsSecret, RegistryLogin } from "./components";
+import { KanikoPodTemplate, RegistryCredsSecret, RegistryLogin } from "./components";
 
 const config = new pulumi.Config();
 
@@ -46,6 +46,16 @@ const creds = new RegistryCredsSecret("registrycreds", {
     credHelpers,
 });
 
+const podTemplate = new KanikoPodTemplate("kaniko", {
+    namespace: creds.namespace,
+    credentials: creds,
+    label: optional("podTemplateLabel"),
+    registry: optional("registry"),
+    insecureRegistry: config.getBoolean("insecureRegistry"),
+    jenkinsReleaseName: optional("jenkinsReleaseName"),
+    jenkinsNamespace: optional("jenkinsNamespace"),
+});
+
 /** The Secret Kaniko mounts at /kaniko/.docker. */
 export const secretName = creds.secretName;
 /** Its namespace: run the Jenkins agent pods there. */
@@ -56,3 +66,13 @@ export const dataKey = creds.dataKey;
 export const mountFileName = creds.mountFileName;
 /** The encoded config.json (a secret: `pulumi stack output --show-secrets dockerConfigJson`). */
 export const dockerConfigJson = creds.dockerConfigJson;
+/** The Jenkins label of the Kaniko pod template (`agent { label '...' }`). */
+export const podTemplateLabel = podTemplate.label;
+/** The ConfigMap the Jenkins chart's sidecar loads (JCasC) and its namespace. */
+export const podTemplateConfigMap = pulumi.interpolate`${podTemplate.configMapNamespace}/${podTemplate.configMapName}`;
+/** The Kaniko executor flags derived from the registry. */
+export const executorFlags = podTemplate.executorFlags;
+/** The lines to paste into a Jenkinsfile stage. */
+export const jenkinsfileSnippet = podTemplate.jenkinsfileSnippet;
+/** The raw agent pod YAML, for `agent { kubernetes { yaml ... } }`. */
+export const podYaml = podTemplate.podYaml;

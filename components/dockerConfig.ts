@@ -115,6 +115,16 @@ export function normalizeRegistryServer(field: string, raw: unknown): string {
     return port === undefined ? host : `${host}:${port}`;
 }
 
+/**
+ * Checks a registry host with an optional port (`registry.example.com:5000`, `10.1.61.145:5000`,
+ * `[::1]:5000`, `localhost:30500`) and returns it in lower case.
+ */
+export function validateRegistryHost(field: string, raw: string): string {
+    const hostPort = raw.toLowerCase();
+    splitHostPort(field, raw, hostPort, "give a registry host with an optional port, e.g. \"registry.example.com:5000\"");
+    return hostPort;
+}
+
 function splitHostPort(field: string, raw: string, hostPort: string, fix: string): { host: string; port?: string } {
     let host = hostPort;
     let port: string | undefined;

@@ -13,3 +13,14 @@ export type { RegistryCredsSecretArgs, RegistryLogin } from "./registryCredsSecr
 export { DOCKER_HUB_KEY, buildDockerConfig, encodeAuth, normalizeRegistryServer, parseDockerConfigJson } from "./dockerConfig";
 export type { DockerAuthEntry, DockerConfig, RegistryLoginValue } from "./dockerConfig";
 export { InvalidInputError } from "./validation";
+export { KanikoPodTemplate, renderKanikoPodTemplate } from "./kanikoPodTemplate";
+export type { KanikoPodTemplateArgs, RenderedPodTemplate } from "./kanikoPodTemplate";
+export {
+    DEFAULT_JNLP_IMAGE,
+    DEFAULT_KANIKO_IMAGE,
+    DEFAULT_JNLP_RESOURCES,
+    DEFAULT_KANIKO_RESOURCES,
+    POD_RETENTION_VALUES,
+    jenkinsChartFullname,
+} from "./podTemplate";
+export type { ContainerResources, EnvVar, ResourceQuantities } from "./podTemplate";

@@ -76,3 +76,60 @@ export function validateObjectName(field: string, value: unknown): string {
     }
     return value;
 }
+
+/** A Kubernetes resource quantity, as the API server parses it (`100m`, `1.5`, `512Mi`, `1e3`). */
+const QUANTITY = /^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$/;
+
+/** Checks a CPU or memory quantity such as `500m` or `1Gi`. */
+export function validateQuantity(field: string, value: unknown): string {
+    if (typeof value !== "string" || !QUANTITY.test(value)) {
+        throw new InvalidInputError(
+            field,
+            `${quote(value)} is not a Kubernetes quantity`,
+            "use a number with an optional suffix, e.g. \"500m\" or \"2\" for CPU, \"512Mi\" or \"4Gi\" for memory",
+        );
+    }
+    return value;
+}
+
+const IMAGE_PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const IMAGE_REFERENCE = new RegExp(
+    "^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?" +
+        `${IMAGE_PATH_COMPONENT}(?:/${IMAGE_PATH_COMPONENT})*` +
+        "(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$",
+);
+
+/** Checks a container image reference (`registry/repository:tag` or `...@sha256:<digest>`). */
+export function validateImage(field: string, value: unknown): string {
+    if (typeof value !== "string" || value.length === 0 || value.length > 255 || !IMAGE_REFERENCE.test(value)) {
+        throw new InvalidInputError(
+            field,
+            `${quote(value)} is not a valid image reference`,
+            "use [registry/]repository[:tag][@sha256:digest] with a lower-case repository, e.g. \"ghcr.io/osscontainertools/kaniko:v1.28.3-debug\"",
+        );
+    }
+    return value;
+}
+
+/** Checks one Jenkins label: the atoms of a label expression, without its operators. */
+export function validateJenkinsLabel(field: string, value: unknown): string {
+    if (typeof value !== "string" || value.length === 0) {
+        throw new InvalidInputError(field, "is empty", "give a Jenkins label such as \"kaniko\"");
+    }
+    if (value.length > 63 || !/^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$/.test(value)) {
+        throw new InvalidInputError(
+            field,
+            `${quote(value)} is not a usable agent label (Jenkins reads spaces and &&, ||, !, ( ) as a label expression, and the Kubernetes plugin copies the label into a pod label)`,
+            "use one word of at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit",
+        );
+    }
+    return value;
+}
+
+/** Checks an environment variable name as Kubernetes accepts it. */
+export function validateEnvName(field: string, value: unknown): string {
+    if (typeof value !== "string" || !/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(value)) {
+        throw new InvalidInputError(field, `${quote(value)} is not a valid environment variable name`, "use letters, digits, '_', '-' and '.', not starting with a digit");
+    }
+    return value;
+}

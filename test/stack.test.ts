@@ -47,6 +47,35 @@ test("a login from config becomes the registrycreds Secret, with the stack outpu
     expect(await pulumi.isSecret(stack.secretName)).toBe(false);
 });
 
+test("the Kaniko pod template is published next to the Secret, wired to it and to the registry", async () => {
+    const stack = runStack(
+        {
+            namespace: "ci",
+            jenkinsNamespace: "jenkins",
+            registryServer: "registry.example.com:5000",
+            registryUsername: "kaniko",
+            registryPassword: "s3cret",
+            registry: "registry.example.com:5000",
+            insecureRegistry: "true",
+        },
+        ["registryPassword"],
+    );
+    await settle(stack.podYaml, stack.podTemplateConfigMap, stack.jenkinsfileSnippet);
+    const [cm] = mocks.ofType("kubernetes:core/v1:ConfigMap").map((r) => unwrapSecrets(r.inputs));
+    expect(cm.metadata).toMatchObject({ name: "jenkins-agent-kaniko", namespace: "jenkins", labels: { "jenkins-jenkins-config": "true" } });
+    expect(JSON.stringify(cm)).not.toContain("s3cret");
+    expect(await valueOf(stack.podTemplateConfigMap)).toBe("jenkins/jenkins-agent-kaniko");
+    expect(await valueOf(stack.podTemplateLabel)).toBe("kaniko");
+    expect(await valueOf(stack.executorFlags)).toEqual([
+        "--insecure-registry=registry.example.com:5000",
+        "--skip-tls-verify-registry=registry.example.com:5000",
+        "--cache=true",
+        "--cache-repo=registry.example.com:5000/cache",
+    ]);
+    expect(await valueOf(stack.jenkinsfileSnippet)).toContain("--destination=registry.example.com:5000/my-app");
+    expect(await valueOf(stack.podYaml)).toContain("secretName: registrycreds");
+});
+
 test("an existing ~/.docker/config.json from secret config, with the seed's generic Secret", async () => {
     const file = JSON.stringify({ auths: { "https://index.docker.io/v1/": { auth: Buffer.from("me:pw").toString("base64") } } });
     const stack = runStack({ dockerConfigJson: file, secretType: "Opaque", secretName: "kaniko-secret" }, ["dockerConfigJson"]);

@@ -16,6 +16,7 @@ export const TOOLS = {
     skopeo: { command: "skopeo", debianPackage: "skopeo" },
     registry: { command: "docker-registry", debianPackage: "docker-registry" },
     htpasswd: { command: "htpasswd", debianPackage: "apache2-utils" },
+    java: { command: "java", debianPackage: "default-jre-headless" },
 } satisfies Record<string, Tool>;
 
 export function hasCommand(command: string): boolean {

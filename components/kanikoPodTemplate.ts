@@ -1,0 +1,358 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import {
+    ContainerResources,
+    DEFAULT_JNLP_IMAGE,
+    DEFAULT_JNLP_RESOURCES,
+    DEFAULT_KANIKO_IMAGE,
+    DEFAULT_KANIKO_RESOURCES,
+    EnvVar,
+    buildJcasc,
+    buildKanikoPod,
+    deriveExecutorFlags,
+    jenkinsChartFullname,
+    jenkinsfileSnippet,
+    parseRegistry,
+    toYaml,
+    validateTemplateNames,
+} from "./podTemplate";
+import { RegistryCredsSecret } from "./registryCredsSecret";
+import { InvalidInputError, quote, withComponent } from "./validation";
+
+const COMPONENT = "KanikoPodTemplate";
+
+/** The arguments of {@link KanikoPodTemplate}. Every one is optional. */
+export interface KanikoPodTemplateArgs {
+    /** Namespace the agent pods run in; the registry credentials Secret must be there. Default `default`. */
+    namespace?: pulumi.Input<string>;
+    /** The pod template's name in Jenkins. Default `kaniko`. */
+    templateName?: pulumi.Input<string>;
+    /** The Jenkins label builds select the template with (`agent { label 'kaniko' }`). Default: the template name. */
+    label?: pulumi.Input<string>;
+    /**
+     * The registry credentials to mount at `/kaniko/.docker/config.json`. Its Secret's data key is
+     * projected to `config.json`, whatever the Secret type. Leave out to refer to a Secret by name.
+     */
+    credentials?: RegistryCredsSecret;
+    /** Name of an existing Secret with the Docker `config.json`, when `credentials` is not given. Default `registrycreds`. */
+    credentialsSecretName?: pulumi.Input<string>;
+    /** The data key of that Secret holding `config.json`. Default `.dockerconfigjson` (use `config.json` for a generic Secret). */
+    credentialsDataKey?: pulumi.Input<string>;
+    /** The JNLP agent image. Default `jenkins/inbound-agent:3385.vf1123fb_515da_-1` (the Jenkins chart's pin). */
+    jnlpImage?: pulumi.Input<string>;
+    /**
+     * The Kaniko image; a debug variant, since Jenkins `sh` steps need its busybox shell.
+     * Default `ghcr.io/osscontainertools/kaniko:v1.28.3-debug` (maintained fork of the archived upstream).
+     */
+    kanikoImage?: pulumi.Input<string>;
+    /** Requests and limits of the JNLP container. Default requests 100m CPU / 256Mi, limits 500m / 512Mi. */
+    jnlpResources?: pulumi.Input<ContainerResources>;
+    /** Requests and limits of the Kaniko container. Default requests 500m CPU / 1Gi, limits 2 CPUs / 4Gi. */
+    kanikoResources?: pulumi.Input<ContainerResources>;
+    /** Node labels the agent pods must run on. */
+    nodeSelector?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** Tolerations of the agent pods. */
+    tolerations?: pulumi.Input<pulumi.Input<k8s.types.input.core.v1.Toleration>[]>;
+    /**
+     * A service account for the agent pods (e.g. one bound to a cloud IAM role for ECR's `ecr-login`
+     * helper). Without it no service-account token is mounted.
+     */
+    serviceAccountName?: pulumi.Input<string>;
+    /** Secrets kubelet uses to pull the JNLP and Kaniko images. */
+    imagePullSecrets?: pulumi.Input<pulumi.Input<string>[]>;
+    /** Extra environment variables of the Kaniko container (e.g. `AWS_REGION`). */
+    env?: pulumi.Input<pulumi.Input<EnvVar>[]>;
+    /** Extra Kaniko executor flags, one per item (`--snapshot-mode=redo`); per-build flags belong in the Jenkinsfile. */
+    extraExecutorFlags?: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * A PersistentVolumeClaim holding Kaniko's base-image cache (filled by the Kaniko warmer), mounted
+     * read-only at `/cache` with `--cache-dir=/cache`.
+     */
+    baseImageCacheClaimName?: pulumi.Input<string>;
+    /** Minutes an idle agent pod is kept for the next build (the Kubernetes plugin's `idleMinutes`). Default 0. */
+    idleMinutes?: pulumi.Input<number>;
+    /** When agent pods are kept after a build: `never` (default), `onFailure`, `always`, `default` or `evicted`. */
+    podRetention?: pulumi.Input<string>;
+    /**
+     * The registry (and optional namespace) images are pushed to, e.g. `registry.example.com:5000`,
+     * `ghcr.io/my-org` or `docker.io/my-user`. It gives the executor flags (`--cache=true
+     * --cache-repo=<registry>/cache`), the `REGISTRY` variable in the Kaniko container and the
+     * destination of the Jenkinsfile snippet.
+     */
+    registry?: pulumi.Input<string>;
+    /** The registry speaks plain HTTP: adds `--insecure-registry` and `--skip-tls-verify-registry` for its host only. Default false. */
+    insecureRegistry?: pulumi.Input<boolean>;
+    /** Image repository name used in the Jenkinsfile snippet's `--destination`. Default `my-app`. */
+    imageName?: pulumi.Input<string>;
+    /** Helm release name of the Jenkins chart (its ConfigMap label and service names follow from it). Default `jenkins`. */
+    jenkinsReleaseName?: pulumi.Input<string>;
+    /** Namespace of the Jenkins controller; the ConfigMap goes there for the chart's sidecar. Default: `namespace`. */
+    jenkinsNamespace?: pulumi.Input<string>;
+    /** Name of the Kubernetes cloud this template is declared in (not the chart's `kubernetes`). Default `kaniko`. */
+    cloudName?: pulumi.Input<string>;
+    /** URL agents use to reach Jenkins. Default `http://<fullname>.<jenkinsNamespace>.svc.cluster.local:8080`, as the chart sets it. */
+    jenkinsUrl?: pulumi.Input<string>;
+    /** host:port of the inbound-agent listener. Default `<fullname>-agent.<jenkinsNamespace>.svc.cluster.local:50000`, as the chart sets it. */
+    jenkinsTunnel?: pulumi.Input<string>;
+    /** Name of the ConfigMap. Default `jenkins-agent-<templateName>`. */
+    configMapName?: pulumi.Input<string>;
+}
+
+/** All arguments, resolved to plain values, with the credentials reduced to name, key and namespace. */
+interface Resolved {
+    namespace?: string;
+    templateName?: string;
+    label?: string;
+    credentialsSecretName?: string;
+    credentialsDataKey?: string;
+    credentialsNamespace?: string;
+    jnlpImage?: string;
+    kanikoImage?: string;
+    jnlpResources?: ContainerResources;
+    kanikoResources?: ContainerResources;
+    nodeSelector?: Record<string, string>;
+    tolerations?: Record<string, unknown>[];
+    serviceAccountName?: string;
+    imagePullSecrets?: string[];
+    env?: EnvVar[];
+    extraExecutorFlags?: string[];
+    baseImageCacheClaimName?: string;
+    idleMinutes?: number;
+    podRetention?: string;
+    registry?: string;
+    insecureRegistry?: boolean;
+    imageName?: string;
+    jenkinsReleaseName?: string;
+    jenkinsNamespace?: string;
+    cloudName?: string;
+    jenkinsUrl?: string;
+    jenkinsTunnel?: string;
+    configMapName?: string;
+}
+
+/** What the template renders to. */
+export interface RenderedPodTemplate {
+    namespace: string;
+    templateName: string;
+    label: string;
+    cloudName: string;
+    jenkinsNamespace: string;
+    configMapName: string;
+    /** The ConfigMap label the Jenkins chart's config-reload sidecar watches. */
+    sidecarLabel: string;
+    podYaml: string;
+    jcascYaml: string;
+    executorFlags: string[];
+    jenkinsfileSnippet: string;
+}
+
+const JCASC_HEADER = "# Jenkins Configuration as Code: a Kubernetes cloud with the Kaniko agent pod template.\n# Written by kaniko-builder (Pulumi); changes here are overwritten on the next pulumi up.\n";
+
+/** Renders the template from resolved arguments, checking every field. Pure. */
+export function renderKanikoPodTemplate(r: Resolved): RenderedPodTemplate {
+    const namespace = r.namespace ?? "default";
+    const templateName = r.templateName ?? "kaniko";
+    const names = {
+        namespace,
+        templateName,
+        label: r.label ?? templateName,
+        cloudName: r.cloudName ?? "kaniko",
+        jenkinsNamespace: r.jenkinsNamespace ?? namespace,
+        configMapName: r.configMapName ?? `jenkins-agent-${templateName.toLowerCase().replace(/_/g, "-")}`,
+        jenkinsReleaseName: r.jenkinsReleaseName ?? "jenkins",
+    };
+    validateTemplateNames(names);
+    if (r.credentialsNamespace !== undefined && r.credentialsNamespace !== namespace) {
+        throw new InvalidInputError(
+            "credentials",
+            `is a Secret in the namespace ${quote(r.credentialsNamespace)}, but the agent pods run in ${quote(namespace)}; a pod can only mount Secrets of its own namespace`,
+            "create the RegistryCredsSecret with the same namespace as the pod template",
+        );
+    }
+    const fullname = jenkinsChartFullname(names.jenkinsReleaseName);
+    const sidecarLabel = `${fullname}-jenkins-config`;
+    if (sidecarLabel.length > 63) {
+        throw new InvalidInputError("jenkinsReleaseName", `gives the label key ${quote(sidecarLabel)}, longer than 63 characters`, "use a shorter release name");
+    }
+    const registry = r.registry === undefined ? undefined : parseRegistry("registry", r.registry);
+    const executorFlags = deriveExecutorFlags({
+        registry,
+        insecureRegistry: r.insecureRegistry ?? false,
+        baseImageCache: r.baseImageCacheClaimName !== undefined,
+        extraFlags: r.extraExecutorFlags ?? [],
+    });
+    const pod = buildKanikoPod({
+        jnlpImage: r.jnlpImage ?? DEFAULT_JNLP_IMAGE,
+        kanikoImage: r.kanikoImage ?? DEFAULT_KANIKO_IMAGE,
+        jnlpResources: r.jnlpResources ?? DEFAULT_JNLP_RESOURCES,
+        kanikoResources: r.kanikoResources ?? DEFAULT_KANIKO_RESOURCES,
+        credentialsSecretName: r.credentialsSecretName ?? "registrycreds",
+        credentialsDataKey: r.credentialsDataKey ?? ".dockerconfigjson",
+        nodeSelector: r.nodeSelector,
+        tolerations: r.tolerations,
+        serviceAccountName: r.serviceAccountName,
+        imagePullSecrets: r.imagePullSecrets,
+        env: r.env,
+        baseImageCacheClaimName: r.baseImageCacheClaimName,
+        registry: registry?.prefix,
+        executorFlags,
+    });
+    const podYaml = toYaml(pod);
+    const jcasc = buildJcasc({
+        cloudName: names.cloudName,
+        namespace,
+        templateName,
+        label: names.label,
+        idleMinutes: r.idleMinutes ?? 0,
+        podRetention: r.podRetention ?? "never",
+        jenkinsUrl: r.jenkinsUrl ?? `http://${fullname}.${names.jenkinsNamespace}.svc.cluster.local:8080`,
+        jenkinsTunnel: r.jenkinsTunnel ?? `${fullname}-agent.${names.jenkinsNamespace}.svc.cluster.local:50000`,
+        jenkinsReleaseName: names.jenkinsReleaseName,
+        podYaml,
+    });
+    const imageName = r.imageName ?? "my-app";
+    if (!/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(imageName)) {
+        throw new InvalidInputError("imageName", `${quote(imageName)} is not an image repository name`, "use lower-case letters, digits and '.', '_', '-' separated by '/'");
+    }
+    return {
+        ...names,
+        sidecarLabel,
+        podYaml,
+        jcascYaml: JCASC_HEADER + toYaml(jcasc),
+        executorFlags,
+        jenkinsfileSnippet: jenkinsfileSnippet({
+            destination: registry ? `${registry.prefix}/${imageName}` : `docker.io/my-user/${imageName}`,
+            executorFlags,
+        }),
+    };
+}
+
+/** True when a value holds no Output or Promise anywhere inside. */
+function isKnownDeep(value: unknown): boolean {
+    if (pulumi.Output.isInstance(value) || value instanceof Promise) return false;
+    if (Array.isArray(value)) return value.every(isKnownDeep);
+    if (typeof value === "object" && value !== null) return Object.values(value).every(isKnownDeep);
+    return true;
+}
+
+/** Values valid for any template, standing in for arguments not known yet (their own check waits until they resolve). */
+const STAND_INS: Partial<Resolved> = { registry: "registry.invalid" };
+
+/**
+ * The Jenkins agent pod template for building images with Kaniko: a JNLP agent container and a
+ * Kaniko executor container with the registry credentials at `/kaniko/.docker/config.json`,
+ * published in a ConfigMap that the Jenkins Helm chart's config-reload sidecar loads into Jenkins
+ * (Configuration as Code), together with the raw pod YAML for Jenkinsfiles.
+ *
+ * The ConfigMap has two data keys: `<configMapName>-jcasc.yaml`, a JCasC file declaring a
+ * Kubernetes cloud with this pod template, and `<configMapName>-pod.yaml.txt`, the pod YAML (not
+ * ending in `.yaml`, so that JCasC, which reads every `*.yaml` in its folder, leaves it alone).
+ */
+export class KanikoPodTemplate extends pulumi.ComponentResource {
+    /** The raw pod YAML, for `agent { kubernetes { yaml ... } }` or `podTemplate(yaml: ...)`. */
+    public readonly podYaml: pulumi.Output<string>;
+    /** The JCasC file declaring the cloud and pod template. */
+    public readonly jcascYaml: pulumi.Output<string>;
+    /** The Kaniko executor flags derived from the registry (also `$KANIKO_EXECUTOR_FLAGS` in the Kaniko container). */
+    public readonly executorFlags: pulumi.Output<string[]>;
+    /** The `container('kaniko') { sh '/kaniko/executor ...' }` lines for a Jenkinsfile. */
+    public readonly jenkinsfileSnippet: pulumi.Output<string>;
+    /** The Jenkins label of the template. */
+    public readonly label: pulumi.Output<string>;
+    /** The template's name. */
+    public readonly templateName: pulumi.Output<string>;
+    /** The cloud the template is declared in. */
+    public readonly cloudName: pulumi.Output<string>;
+    /** The agent pods' namespace. */
+    public readonly namespace: pulumi.Output<string>;
+    /** The ConfigMap's name. */
+    public readonly configMapName: pulumi.Output<string>;
+    /** The ConfigMap's namespace (the Jenkins controller's). */
+    public readonly configMapNamespace: pulumi.Output<string>;
+    /** The ConfigMap. */
+    public readonly configMap: k8s.core.v1.ConfigMap;
+
+    constructor(name: string, args: KanikoPodTemplateArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+        const { credentials, ...rest } = args;
+        withComponent(COMPONENT, name, () => {
+            if (credentials !== undefined && (args.credentialsSecretName !== undefined || args.credentialsDataKey !== undefined)) {
+                throw new InvalidInputError(
+                    "credentialsSecretName",
+                    "is given together with credentials",
+                    "give either credentials (a RegistryCredsSecret) or credentialsSecretName/credentialsDataKey",
+                );
+            }
+        });
+        // Check what is known now, before anything is registered; the rest is checked when it resolves.
+        const known = Object.fromEntries(
+            Object.entries(rest).map(([key, value]) => [key, isKnownDeep(value) ? value : STAND_INS[key as keyof Resolved]]),
+        ) as Resolved;
+        withComponent(COMPONENT, name, () => renderKanikoPodTemplate(known));
+        super(`kaniko-builder:index:${COMPONENT}`, name, {}, opts);
+
+        const resolved: pulumi.Output<Resolved> = pulumi.output({
+            ...rest,
+            credentialsSecretName: credentials ? credentials.secretName : args.credentialsSecretName,
+            credentialsDataKey: credentials ? credentials.dataKey : args.credentialsDataKey,
+            credentialsNamespace: credentials ? credentials.namespace : undefined,
+        }) as pulumi.Output<Resolved>;
+        const rendered = resolved.apply((r) => withComponent(COMPONENT, name, () => renderKanikoPodTemplate(r)));
+        // A ConfigMap is readable by anyone who may read ConfigMaps: no secret may go into it.
+        const published = pulumi.all([rendered, pulumi.isSecret(resolved)]).apply(([t, secret]) => {
+            if (secret) {
+                withComponent(COMPONENT, name, () => {
+                    throw new InvalidInputError(
+                        "args",
+                        "include a Pulumi secret, and the pod template is published in a ConfigMap, which is not secret",
+                        "keep secrets out of the template: put them in a Kubernetes Secret (registry logins in a RegistryCredsSecret)",
+                    );
+                });
+            }
+            return t;
+        });
+
+        this.configMap = new k8s.core.v1.ConfigMap(
+            name,
+            {
+                metadata: {
+                    name: published.configMapName,
+                    namespace: published.jenkinsNamespace,
+                    labels: published.apply((t) => ({
+                        [t.sidecarLabel]: "true",
+                        "app.kubernetes.io/part-of": "kaniko-builder",
+                        "app.kubernetes.io/component": "jenkins-agent-pod-template",
+                    })),
+                },
+                data: published.apply((t) => ({
+                    [`${t.configMapName}-jcasc.yaml`]: t.jcascYaml,
+                    [`${t.configMapName}-pod.yaml.txt`]: t.podYaml,
+                })),
+            },
+            { parent: this },
+        );
+
+        this.podYaml = rendered.podYaml;
+        this.jcascYaml = rendered.jcascYaml;
+        this.executorFlags = rendered.executorFlags;
+        this.jenkinsfileSnippet = rendered.jenkinsfileSnippet;
+        this.label = rendered.label;
+        this.templateName = rendered.templateName;
+        this.cloudName = rendered.cloudName;
+        this.namespace = rendered.namespace;
+        this.configMapName = this.configMap.metadata.name;
+        this.configMapNamespace = this.configMap.metadata.namespace;
+
+        this.registerOutputs({
+            podYaml: this.podYaml,
+            jcascYaml: this.jcascYaml,
+            executorFlags: this.executorFlags,
+            jenkinsfileSnippet: this.jenkinsfileSnippet,
+            label: this.label,
+            templateName: this.templateName,
+            cloudName: this.cloudName,
+            namespace: this.namespace,
+            configMapName: this.configMapName,
+            configMapNamespace: this.configMapNamespace,
+        });
+    }
+}
