@@ -24,3 +24,6 @@ export {
     jenkinsChartFullname,
 } from "./podTemplate";
 export type { ContainerResources, EnvVar, ResourceQuantities } from "./podTemplate";
+export { LocalInsecureRegistry, REGISTRY_MODES } from "./localInsecureRegistry";
+export type { LocalInsecureRegistryArgs, RegistryUser } from "./localInsecureRegistry";
+export { DEFAULT_REGISTRY_IMAGE, containerdHostsToml, htpasswdFile, registryConfigYaml } from "./localRegistry";

@@ -16,6 +16,8 @@ import {
     toYaml,
     validateTemplateNames,
 } from "./podTemplate";
+import { isKnownDeep } from "./inputs";
+import type { LocalInsecureRegistry } from "./localInsecureRegistry";
 import { RegistryCredsSecret } from "./registryCredsSecret";
 import { InvalidInputError, quote, withComponent } from "./validation";
 
@@ -82,6 +84,12 @@ export interface KanikoPodTemplateArgs {
     registry?: pulumi.Input<string>;
     /** The registry speaks plain HTTP: adds `--insecure-registry` and `--skip-tls-verify-registry` for its host only. Default false. */
     insecureRegistry?: pulumi.Input<boolean>;
+    /**
+     * A {@link LocalInsecureRegistry} to push to, instead of `registry` and `insecureRegistry`: its
+     * push host becomes the registry and its executor flags (plain HTTP for that host only) are
+     * used, so its address is never typed twice.
+     */
+    localRegistry?: LocalInsecureRegistry;
     /** Image repository name used in the Jenkinsfile snippet's `--destination`. Default `my-app`. */
     imageName?: pulumi.Input<string>;
     /** Helm release name of the Jenkins chart (its ConfigMap label and service names follow from it). Default `jenkins`. */
@@ -121,6 +129,8 @@ interface Resolved {
     podRetention?: string;
     registry?: string;
     insecureRegistry?: boolean;
+    /** The flags a LocalInsecureRegistry says it needs. */
+    registryFlags?: string[];
     imageName?: string;
     jenkinsReleaseName?: string;
     jenkinsNamespace?: string;
@@ -178,6 +188,7 @@ export function renderKanikoPodTemplate(r: Resolved): RenderedPodTemplate {
     const executorFlags = deriveExecutorFlags({
         registry,
         insecureRegistry: r.insecureRegistry ?? false,
+        registryFlags: r.registryFlags,
         baseImageCache: r.baseImageCacheClaimName !== undefined,
         extraFlags: r.extraExecutorFlags ?? [],
     });
@@ -227,14 +238,6 @@ export function renderKanikoPodTemplate(r: Resolved): RenderedPodTemplate {
     };
 }
 
-/** True when a value holds no Output or Promise anywhere inside. */
-function isKnownDeep(value: unknown): boolean {
-    if (pulumi.Output.isInstance(value) || value instanceof Promise) return false;
-    if (Array.isArray(value)) return value.every(isKnownDeep);
-    if (typeof value === "object" && value !== null) return Object.values(value).every(isKnownDeep);
-    return true;
-}
-
 /** Values valid for any template, standing in for arguments not known yet (their own check waits until they resolve). */
 const STAND_INS: Partial<Resolved> = { registry: "registry.invalid" };
 
@@ -273,8 +276,17 @@ export class KanikoPodTemplate extends pulumi.ComponentResource {
     public readonly configMap: k8s.core.v1.ConfigMap;
 
     constructor(name: string, args: KanikoPodTemplateArgs = {}, opts?: pulumi.ComponentResourceOptions) {
-        const { credentials, ...rest } = args;
+        const { credentials, localRegistry, ...plain } = args;
         withComponent(COMPONENT, name, () => {
+            for (const field of ["registry", "insecureRegistry"] as const) {
+                if (localRegistry !== undefined && args[field] !== undefined) {
+                    throw new InvalidInputError(
+                        field,
+                        "is given together with localRegistry",
+                        "leave it out: the registry's address and flags come from localRegistry",
+                    );
+                }
+            }
             if (credentials !== undefined && (args.credentialsSecretName !== undefined || args.credentialsDataKey !== undefined)) {
                 throw new InvalidInputError(
                     "credentialsSecretName",
@@ -284,6 +296,9 @@ export class KanikoPodTemplate extends pulumi.ComponentResource {
             }
         });
         // Check what is known now, before anything is registered; the rest is checked when it resolves.
+        const rest: Omit<KanikoPodTemplateArgs, "credentials" | "localRegistry"> & { registryFlags?: pulumi.Input<string[]> } = localRegistry
+            ? { ...plain, registry: localRegistry.pushHost, registryFlags: localRegistry.executorFlags }
+            : plain;
         const known = Object.fromEntries(
             Object.entries(rest).map(([key, value]) => [key, isKnownDeep(value) ? value : STAND_INS[key as keyof Resolved]]),
         ) as Resolved;

@@ -113,6 +113,14 @@ export function parseRegistry(field: string, raw: unknown): RegistryTarget {
     return { host, prefix: path === "" ? host : `${host}/${path}` };
 }
 
+/**
+ * The executor flags for a plain-HTTP registry, for that host only: `--insecure-registry` (plain
+ * HTTP for pushes, cache and base-image pulls from it) and `--skip-tls-verify-registry`.
+ */
+export function insecureRegistryFlags(host: string): string[] {
+    return [`--insecure-registry=${host}`, `--skip-tls-verify-registry=${host}`];
+}
+
 /** Per-build flags that belong in the Jenkinsfile, not in the template. */
 const PER_BUILD_FLAGS = new Set(["context", "dockerfile", "destination", "tar-path", "no-push", "build-arg", "target"]);
 const FLAG = /^--([a-z][a-z0-9-]*)(?:=([A-Za-z0-9_./:@,=+-]*))?$/;
@@ -126,15 +134,27 @@ const FLAG = /^--([a-z][a-z0-9-]*)(?:=([A-Za-z0-9_./:@,=+-]*))?$/;
 export function deriveExecutorFlags(options: {
     registry?: RegistryTarget;
     insecureRegistry: boolean;
+    /** The flags a LocalInsecureRegistry gives for its host, used as they are (instead of insecureRegistry). */
+    registryFlags?: string[];
     baseImageCache: boolean;
     extraFlags: string[];
 }): string[] {
     const flags: string[] = [];
-    if (options.insecureRegistry) {
+    if (options.registryFlags !== undefined) {
+        if (options.insecureRegistry) {
+            throw new InvalidInputError("insecureRegistry", "is given together with a local registry's flags", "leave it out: the local registry gives its own flags");
+        }
+        options.registryFlags.forEach((flag, i) => {
+            if (typeof flag !== "string" || !FLAG.test(flag)) {
+                throw new InvalidInputError(`localRegistry.executorFlags[${i}]`, `${quote(flag)} is not a well-formed executor flag`, "give the registry's executorFlags output unchanged");
+            }
+        });
+        flags.push(...options.registryFlags);
+    } else if (options.insecureRegistry) {
         if (!options.registry) {
             throw new InvalidInputError("insecureRegistry", "is true but no registry is given", "set registry to the plain-HTTP registry's host:port");
         }
-        flags.push(`--insecure-registry=${options.registry.host}`, `--skip-tls-verify-registry=${options.registry.host}`);
+        flags.push(...insecureRegistryFlags(options.registry.host));
     }
     if (options.registry || options.baseImageCache) {
         flags.push("--cache=true");
@@ -166,7 +186,7 @@ export function deriveExecutorFlags(options: {
             throw new InvalidInputError(
                 field,
                 `${quote(flag)} ${derived === flag ? "repeats" : "conflicts with"} the derived flag ${quote(derived)}`,
-                "remove it: the flag follows from registry, insecureRegistry and baseImageCacheClaimName",
+                "remove it: the flag follows from registry, insecureRegistry, localRegistry and baseImageCacheClaimName",
             );
         }
         if (seen.has(flag)) {
@@ -178,7 +198,7 @@ export function deriveExecutorFlags(options: {
     return flags;
 }
 
-function checkResources(field: string, resources: ContainerResources): ContainerResources {
+export function checkResources(field: string, resources: ContainerResources): ContainerResources {
     const out: ContainerResources = {};
     for (const kind of ["requests", "limits"] as const) {
         const quantities = resources[kind];

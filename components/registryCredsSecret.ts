@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
+import { isKnown } from "./inputs";
 import {
     buildDockerConfig,
     normalizeCredHelpers,
@@ -89,11 +90,6 @@ export interface RegistryCredsSecretArgs {
      * `kubectl create secret generic --from-file=config.json`).
      */
     secretType?: pulumi.Input<string>;
-}
-
-/** True for a value known now: not an Output or a Promise. */
-function isKnown(value: unknown): boolean {
-    return !pulumi.Output.isInstance(value) && !(value instanceof Promise);
 }
 
 /**

@@ -13,7 +13,7 @@ test("the built package resolves by name (exports) and exports the components", 
     const r = spawnSync(process.execPath, ["-e", script], { cwd: ROOT, encoding: "utf8" });
     expect(r.stderr).toBe("");
     const names: string[] = JSON.parse(r.stdout);
-    expect(names).toEqual(expect.arrayContaining(["RegistryCredsSecret", "InvalidInputError", "DOCKER_HUB_KEY"]));
+    expect(names).toEqual(expect.arrayContaining(["RegistryCredsSecret", "KanikoPodTemplate", "LocalInsecureRegistry", "InvalidInputError", "DOCKER_HUB_KEY"]));
     expect(fs.existsSync(path.join(ROOT, pkg.types))).toBe(true);
     expect(pkg.exports["."].types).toBe(`./${pkg.types}`);
 });

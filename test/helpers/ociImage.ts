@@ -37,7 +37,8 @@ export interface OciImage {
     manifestDigest: string;
 }
 
-export function writeOciImage(dir: string, tag = "latest"): OciImage {
+/** Writes the image; `content` (the one file's text) makes images differ. */
+export function writeOciImage(dir: string, tag = "latest", content = "built by kaniko-builder's end-to-end test\n"): OciImage {
     const blobs = path.join(dir, "blobs", "sha256");
     fs.mkdirSync(blobs, { recursive: true });
     const put = (data: Buffer) => {
@@ -45,7 +46,7 @@ export function writeOciImage(dir: string, tag = "latest"): OciImage {
         fs.writeFileSync(path.join(blobs, hex), data);
         return { digest: `sha256:${hex}`, size: data.length };
     };
-    const tar = tarWithOneFile("hello.txt", Buffer.from("built by kaniko-builder's end-to-end test\n"));
+    const tar = tarWithOneFile("hello.txt", Buffer.from(content));
     const layer = put(zlib.gzipSync(tar));
     const config = put(
         Buffer.from(

@@ -34,6 +34,18 @@ export function unwrapSecrets(value: any): any {
     return value;
 }
 
+/** What the providers would add to a resource's state on create: the outputs the components read. */
+export function providerOutputs(type: string, inputs: Record<string, any>): Record<string, any> {
+    switch (type) {
+        case "kubernetes:core/v1:Service":
+            return { ...inputs, spec: { ...inputs.spec, clusterIP: "10.96.0.50" } };
+        case "docker:index/remoteImage:RemoteImage":
+            return { ...inputs, imageId: `sha256:${"0".repeat(64)}` };
+        default:
+            return inputs;
+    }
+}
+
 /**
  * Installs mocks that record every registered resource. Call `reset()` between tests.
  * `preview` makes the run a preview (outputs of other resources may be unknown).
@@ -44,7 +56,7 @@ export function recordResources(options: { preview?: boolean } = {}) {
         {
             newResource(args: pulumi.runtime.MockResourceArgs) {
                 resources.push({ type: args.type, name: args.name, inputs: args.inputs });
-                return { id: `${args.name}-id`, state: args.inputs };
+                return { id: `${args.name}-id`, state: providerOutputs(args.type, args.inputs) };
             },
             call(args: pulumi.runtime.MockCallArgs) {
                 return args.inputs;

@@ -42,6 +42,52 @@ function httpStatus(url: string): Promise<number> {
     });
 }
 
+/** A docker-registry process serving a config file. */
+export interface RegistryProcess {
+    /** `127.0.0.1:<port>` */
+    host: string;
+    /** Ends it with a signal (SIGKILL: as a crashed pod would) and waits until it is gone. */
+    kill(signal?: NodeJS.Signals): Promise<void>;
+    /** Everything it printed. */
+    log(): string;
+}
+
+/**
+ * Starts `docker-registry serve <configFile>` (the config must listen on 127.0.0.1:<port>) and waits
+ * until `GET /` answers 200, which it does with auth on, as the component's probes expect.
+ */
+export async function serveRegistry(o: { configFile: string; port: number; logFile: string; env?: Record<string, string> }): Promise<RegistryProcess> {
+    const out = fs.openSync(o.logFile, "a");
+    const child: ChildProcess = spawn("docker-registry", ["serve", o.configFile], { stdio: ["ignore", out, out], env: { ...process.env, ...o.env } });
+    fs.closeSync(out);
+    const log = () => fs.readFileSync(o.logFile, "utf8");
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    const deadline = Date.now() + 20_000;
+    while ((await httpStatus(`http://127.0.0.1:${o.port}/`)) !== 200) {
+        if (child.exitCode !== null || Date.now() > deadline) {
+            child.kill("SIGKILL");
+            throw new Error(`docker-registry did not start on 127.0.0.1:${o.port}:\n${log()}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    return {
+        host: `127.0.0.1:${o.port}`,
+        log,
+        async kill(signal: NodeJS.Signals = "SIGTERM") {
+            if (child.exitCode !== null || child.signalCode !== null) return;
+            child.kill(signal);
+            let timer: NodeJS.Timeout | undefined;
+            await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+            clearTimeout(timer);
+            if (child.exitCode === null && child.signalCode === null) {
+                child.kill("SIGKILL");
+                await exited;
+            }
+        },
+    };
+}
+
+/** A registry with htpasswd users (hashed by Apache's htpasswd -B) and a config written here. */
 export async function startRegistry(users: Record<string, string>): Promise<RunningRegistry> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kaniko-builder-registry-"));
     const htpasswdFile = path.join(dir, "htpasswd");
@@ -72,36 +118,13 @@ export async function startRegistry(users: Record<string, string>): Promise<Runn
         "",
     ].join("\n");
     fs.writeFileSync(path.join(dir, "config.yml"), config);
-    const logFile = path.join(dir, "registry.log");
-    const out = fs.openSync(logFile, "w");
-    const child: ChildProcess = spawn("docker-registry", ["serve", path.join(dir, "config.yml")], { stdio: ["ignore", out, out] });
-    fs.closeSync(out);
-    const log = () => fs.readFileSync(logFile, "utf8");
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-
-    const deadline = Date.now() + 20_000;
-    while ((await httpStatus(`http://127.0.0.1:${port}/`)) !== 200) {
-        if (child.exitCode !== null || Date.now() > deadline) {
-            child.kill("SIGKILL");
-            throw new Error(`docker-registry did not start on 127.0.0.1:${port}:\n${log()}`);
-        }
-        await new Promise((r) => setTimeout(r, 100));
-    }
+    const server = await serveRegistry({ configFile: path.join(dir, "config.yml"), port, logFile: path.join(dir, "registry.log") });
     return {
-        host: `127.0.0.1:${port}`,
+        host: server.host,
         dir,
-        log,
+        log: server.log,
         async stop() {
-            if (child.exitCode === null) {
-                child.kill("SIGTERM");
-                let timer: NodeJS.Timeout | undefined;
-                await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
-                clearTimeout(timer);
-                if (child.exitCode === null && child.signalCode === null) {
-                    child.kill("SIGKILL");
-                    await exited;
-                }
-            }
+            await server.kill();
             fs.rmSync(dir, { recursive: true, force: true });
         },
     };

@@ -1,0 +1,386 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import * as k8s from "@pulumi/kubernetes";
+import {
+    DEFAULT_REGISTRY_IMAGE,
+    REGISTRY_PATHS,
+    REGISTRY_PORT,
+    RegistryPlan,
+    RegistryPlanInput,
+    RegistryUserValue,
+    checksum,
+    containerdHostsToml,
+    deriveHttpSecret,
+    htpasswdFile,
+    localRegistryHostingYaml,
+    planClusterRegistry,
+    registryConfigYaml,
+    registryDeployment,
+    registryGcCronJob,
+    registryObjectNames,
+    registryPvc,
+    registryService,
+    validateHostPort,
+    validateRegistryUsers,
+} from "./localRegistry";
+import { isKnownDeep } from "./inputs";
+import { ContainerResources, insecureRegistryFlags } from "./podTemplate";
+import { RegistryLogin } from "./registryCredsSecret";
+import { InvalidInputError, quote, validateImage, validateJenkinsLabel, withComponent } from "./validation";
+
+const COMPONENT = "LocalInsecureRegistry";
+
+/** Where the registry runs. */
+export const REGISTRY_MODES = ["cluster", "docker"] as const;
+
+/** One registry user. */
+export interface RegistryUser {
+    /** The user name (no `:`, no white space). */
+    username: pulumi.Input<string>;
+    /** The password (at most 72 bytes, bcrypt's limit). Pass a Pulumi secret. */
+    password: pulumi.Input<string>;
+}
+
+/** The arguments of {@link LocalInsecureRegistry}. */
+export interface LocalInsecureRegistryArgs {
+    /**
+     * `cluster` (default): a Deployment, Service and volume in the cluster. `docker`: a container on
+     * the Docker host (kind-style dev clusters), attached to the cluster's Docker network. Must be
+     * known when the program runs (it decides which resources exist).
+     */
+    mode?: string;
+    /** Namespace of the registry (cluster mode) and of nothing else. Default `default`. */
+    namespace?: pulumi.Input<string>;
+    /** Name of the Service and Deployment (cluster mode): the push host is `<name>.<namespace>.svc.cluster.local:5000`. Default `registry`. */
+    name?: pulumi.Input<string>;
+    /** The registry image. Default `docker.io/library/registry:2.8.3` (CNCF distribution 2.8, the config format tested here). */
+    image?: pulumi.Input<string>;
+    /** Require logins (htpasswd with bcrypt) although transport is plain HTTP. Default true. Must be known when the program runs. */
+    auth?: boolean;
+    /** The users allowed in; at least one when auth is on. */
+    users?: pulumi.Input<pulumi.Input<RegistryUser>[]>;
+    /** The htpasswd realm. Default `kaniko-builder registry`. */
+    realm?: pulumi.Input<string>;
+    /** Keep images on a PersistentVolumeClaim (default true); false uses an emptyDir that is lost with the pod. Must be known when the program runs. */
+    persistence?: boolean;
+    /** Size of the volume. Default `10Gi`. */
+    storageSize?: pulumi.Input<string>;
+    /** StorageClass of the volume. Default: the cluster's default class. */
+    storageClassName?: pulumi.Input<string>;
+    /**
+     * A NodePort (30000-32767) for node pulls: kubelet then pulls `localhost:<nodePort>/...`, which
+     * containerd allows over plain HTTP with no daemon change. Without it, nodes need the
+     * `containerdHostsToml` output.
+     */
+    nodePort?: pulumi.Input<number>;
+    /** The registry's address from outside the cluster, if there is one (e.g. `localhost:30500` behind a port mapping). */
+    hostFromOutside?: pulumi.Input<string>;
+    /** Requests and limits of the registry container. Default requests 100m / 128Mi, limits 1 CPU / 512Mi. */
+    resources?: pulumi.Input<ContainerResources>;
+    /**
+     * A cron schedule for `registry garbage-collect --delete-untagged` (a CronJob on the registry's
+     * node), e.g. `0 3 * * 0`. None by default. Needs persistence; run it when nobody pushes.
+     */
+    garbageCollectionSchedule?: pulumi.Input<string>;
+    /** Publish the KEP-1755 ConfigMap `kube-public/local-registry-hosting`. Default true. Must be known when the program runs. */
+    publishLocalRegistryHosting?: boolean;
+    /** The `help` URL in that ConfigMap. */
+    localRegistryHostingHelp?: pulumi.Input<string>;
+    /** Docker mode: the Docker network of the cluster's nodes. Default `kind`. */
+    dockerNetwork?: pulumi.Input<string>;
+    /** Docker mode: the container's name, also its alias on that network. Default `kind-registry`. */
+    containerName?: pulumi.Input<string>;
+    /** Docker mode: the port on the host's 127.0.0.1. Default 5001. */
+    hostPort?: pulumi.Input<number>;
+}
+
+const DEFAULTS = {
+    namespace: "default",
+    name: "registry",
+    realm: "kaniko-builder registry",
+    storageSize: "10Gi",
+    resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } } as ContainerResources,
+    help: "https://github.com/kubernetes/enhancements/tree/master/keps/sig-cluster-lifecycle/generic/1755-communicating-a-local-registry",
+    dockerNetwork: "kind",
+    containerName: "kind-registry",
+    hostPort: 5001,
+};
+
+/** The known part of the users, with stand-ins for what is not known yet (passwords are usually secrets). */
+function knownUsers(users: LocalInsecureRegistryArgs["users"], auth: boolean): unknown {
+    if (users === undefined) return [];
+    if (!Array.isArray(users)) return isKnownDeep(users) ? users : auth ? [{ username: "stand-in", password: "x" }] : [];
+    return users.map((u, i) => {
+        if (!isKnownDeep(u) && (pulumi.Output.isInstance(u) || u instanceof Promise)) return { username: `stand-in-${i}`, password: "x" };
+        const user = u as RegistryUser;
+        return {
+            username: isKnownDeep(user.username) ? user.username : `stand-in-${i}`,
+            password: isKnownDeep(user.password) ? user.password : "x",
+        };
+    });
+}
+
+function planInput(args: LocalInsecureRegistryArgs, values: Record<string, any>): RegistryPlanInput {
+    return {
+        namespace: values.namespace ?? DEFAULTS.namespace,
+        name: values.name ?? DEFAULTS.name,
+        image: values.image ?? DEFAULT_REGISTRY_IMAGE,
+        auth: args.auth ?? true,
+        realm: values.realm ?? DEFAULTS.realm,
+        persistence: args.persistence ?? true,
+        storageSize: values.storageSize ?? DEFAULTS.storageSize,
+        storageClassName: values.storageClassName,
+        nodePort: values.nodePort,
+        hostFromOutside: values.hostFromOutside,
+        resources: values.resources ?? DEFAULTS.resources,
+        garbageCollectionSchedule: values.garbageCollectionSchedule,
+        help: values.localRegistryHostingHelp ?? DEFAULTS.help,
+    };
+}
+
+/** What the Docker-host registry renders to. */
+interface DockerPlan {
+    containerName: string;
+    dockerNetwork: string;
+    hostPort: number;
+    image: string;
+    pushHost: string;
+    pullHost: string;
+    hostFromOutside: string;
+    configYaml: string;
+    executorFlags: string[];
+    containerdHostsTomlPath: string;
+    containerdHostsToml: string;
+    localRegistryHostingYaml: string;
+}
+
+/** Checks the Docker-host registry's arguments and renders its addresses and files. Pure. */
+export function planDockerRegistry(values: Record<string, any>, auth: boolean): DockerPlan {
+    const containerName = values.containerName ?? DEFAULTS.containerName;
+    if (typeof containerName !== "string" || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(containerName)) {
+        throw new InvalidInputError("containerName", `${quote(containerName)} is not a Docker container name`, "use letters, digits, '_', '.' and '-', e.g. \"kind-registry\"");
+    }
+    validateJenkinsLabel("dockerNetwork", values.dockerNetwork ?? DEFAULTS.dockerNetwork);
+    const hostPort = validateHostPort("hostPort", values.hostPort ?? DEFAULTS.hostPort);
+    const image = validateImage("image", values.image ?? DEFAULT_REGISTRY_IMAGE);
+    const realm = values.realm ?? DEFAULTS.realm;
+    const pushHost = `${containerName.toLowerCase()}:${REGISTRY_PORT}`;
+    const pullHost = `localhost:${hostPort}`;
+    const help = values.localRegistryHostingHelp ?? "https://kind.sigs.k8s.io/docs/user/local-registry/";
+    return {
+        containerName,
+        dockerNetwork: values.dockerNetwork ?? DEFAULTS.dockerNetwork,
+        hostPort,
+        image,
+        pushHost,
+        pullHost,
+        hostFromOutside: pullHost,
+        configYaml: registryConfigYaml({ auth, realm, deleteEnabled: true }),
+        executorFlags: insecureRegistryFlags(pushHost),
+        // As kind documents it: nodes pull localhost:<hostPort>/... from the container on the kind network.
+        containerdHostsTomlPath: `/etc/containerd/certs.d/${pullHost}/hosts.toml`,
+        containerdHostsToml: containerdHostsToml(pullHost, pushHost),
+        localRegistryHostingYaml: localRegistryHostingYaml({ host: pullHost, hostFromContainerRuntime: pullHost, hostFromClusterNetwork: pushHost, help }),
+    };
+}
+
+/**
+ * A plain-HTTP registry (the CNCF distribution registry) that Kaniko pushes to and nodes pull from,
+ * with its address declared once: `pushHost`, `pullHost`, the Kaniko flags and a login for
+ * {@link RegistryCredsSecret} are outputs, so nothing is typed twice.
+ *
+ * In `cluster` mode: Secret (htpasswd, http secret), ConfigMap (config.yml), PersistentVolumeClaim,
+ * Deployment, Service (ClusterIP or NodePort), optionally a garbage-collection CronJob, and the
+ * KEP-1755 ConfigMap. In `docker` mode: a volume and a container on the Docker host, plus the
+ * KEP-1755 ConfigMap.
+ */
+export class LocalInsecureRegistry extends pulumi.ComponentResource {
+    /** The address pods (Kaniko) push to, e.g. `registry.default.svc.cluster.local:5000` or `kind-registry:5000`. */
+    public readonly pushHost: pulumi.Output<string>;
+    /** The address image fields use (what nodes pull from), e.g. `localhost:30500`. */
+    public readonly pullHost: pulumi.Output<string>;
+    /** The address from outside the cluster, where there is one. */
+    public readonly hostFromOutside: pulumi.Output<string | undefined>;
+    /** The Kaniko executor flags this registry needs: `--insecure-registry` and `--skip-tls-verify-registry` for the push host. */
+    public readonly executorFlags: pulumi.Output<string[]>;
+    /**
+     * The login Kaniko uses for this registry, in the form `RegistryCredsSecret`'s `registries`
+     * takes (`registries: registry.logins`): the first user's name and password for the push host,
+     * as a Pulumi secret. Empty when the registry has no users (auth off): it then needs no login.
+     * A config.json holds one login per registry, so only the first user is in it; list the user
+     * Kaniko pushes as first.
+     */
+    public readonly logins: pulumi.Output<RegistryLogin[]>;
+    /** The registry's config.yml. */
+    public readonly configYaml: pulumi.Output<string>;
+    /** Where containerd's hosts.toml for this registry goes on each node. */
+    public readonly containerdHostsTomlPath: pulumi.Output<string>;
+    /** The hosts.toml: pull the registry's images over plain HTTP from an address nodes reach. */
+    public readonly containerdHostsToml: pulumi.Output<string>;
+    /** The KEP-1755 `localRegistryHosting.v1` document. */
+    public readonly localRegistryHosting: pulumi.Output<string>;
+
+    constructor(name: string, args: LocalInsecureRegistryArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+        const mode = args.mode ?? "cluster";
+        const auth = args.auth ?? true;
+        const { users: _users, mode: _mode, auth: _auth, persistence: _p, publishLocalRegistryHosting: _pub, ...values } = args;
+        // Check what is known now, before anything is registered; the rest is checked when it resolves.
+        withComponent(COMPONENT, name, () => {
+            if (!(REGISTRY_MODES as readonly string[]).includes(mode)) {
+                throw new InvalidInputError("mode", `is ${quote(mode)}`, `use "cluster" (in the cluster) or "docker" (a container on the Docker host, for kind)`);
+            }
+            const known = Object.fromEntries(Object.entries(values).filter(([, v]) => isKnownDeep(v)));
+            if (mode === "cluster") planClusterRegistry(planInput(args, known));
+            else planDockerRegistry(known, auth);
+            validateRegistryUsers("users", knownUsers(args.users, auth), auth);
+        });
+        super(`kaniko-builder:index:${COMPONENT}`, name, {}, opts);
+
+        const resolved = pulumi.output(values as Record<string, any>);
+        const users: pulumi.Output<RegistryUserValue[]> = pulumi
+            .output(args.users ?? [])
+            .apply((u) => withComponent(COMPONENT, name, () => validateRegistryUsers("users", u, auth)));
+        const publish = args.publishLocalRegistryHosting ?? true;
+
+        let plan: pulumi.Output<RegistryPlan | DockerPlan>;
+        let context: pulumi.Output<string>;
+        if (mode === "cluster") {
+            const clusterPlan = resolved.apply((v) => withComponent(COMPONENT, name, () => planClusterRegistry(planInput(args, v))));
+            plan = clusterPlan;
+            context = pulumi.interpolate`cluster/${clusterPlan.input.namespace}/${clusterPlan.input.name}`;
+        } else {
+            const dockerPlan = resolved.apply((v) => withComponent(COMPONENT, name, () => planDockerRegistry(v, auth)));
+            plan = dockerPlan;
+            context = pulumi.interpolate`docker/${dockerPlan.containerName}`;
+        }
+        // Hashed once per credential and run; secret, like everything derived from a password.
+        const htpasswd = pulumi.secret(pulumi.all([users, context]).apply(([u, c]) => (auth ? htpasswdFile(u, c) : "")));
+        // With auth off the users' passwords are used nowhere, so nothing is derived from them.
+        const httpSecret = pulumi.secret(pulumi.all([users, context]).apply(([u, c]) => deriveHttpSecret(c, auth ? u : [])));
+
+        let hostsToml: pulumi.Output<string>;
+        if (mode === "cluster") {
+            const clusterPlan = plan as pulumi.Output<RegistryPlan>;
+            const service = this.declareCluster(name, clusterPlan, htpasswd, httpSecret, auth, args.persistence ?? true, args.garbageCollectionSchedule !== undefined);
+            // Without a NodePort, nodes reach the registry at the Service's ClusterIP.
+            hostsToml = pulumi
+                .all([clusterPlan, service.spec.clusterIP])
+                .apply(([p, ip]) => containerdHostsToml(p.pushHost, p.input.nodePort !== undefined ? `localhost:${p.input.nodePort}` : `${ip}:${REGISTRY_PORT}`));
+        } else {
+            const dockerPlan = plan as pulumi.Output<DockerPlan>;
+            this.declareDocker(name, dockerPlan, htpasswd, httpSecret, auth);
+            hostsToml = dockerPlan.containerdHostsToml;
+        }
+        if (publish) {
+            new k8s.core.v1.ConfigMap(
+                `${name}-local-registry-hosting`,
+                {
+                    metadata: { name: "local-registry-hosting", namespace: "kube-public", labels: { "app.kubernetes.io/part-of": "kaniko-builder" } },
+                    data: { "localRegistryHosting.v1": plan.localRegistryHostingYaml },
+                },
+                { parent: this },
+            );
+        }
+
+        this.pushHost = plan.pushHost;
+        this.pullHost = plan.pullHost;
+        this.hostFromOutside = plan.apply((p): string | undefined => p.hostFromOutside);
+        this.executorFlags = plan.executorFlags;
+        this.configYaml = plan.configYaml;
+        this.containerdHostsTomlPath = plan.containerdHostsTomlPath;
+        this.containerdHostsToml = hostsToml;
+        this.localRegistryHosting = plan.localRegistryHostingYaml;
+        this.logins = pulumi.secret(
+            pulumi.all([plan.pushHost, users]).apply(([server, u]): RegistryLogin[] => u.slice(0, 1).map((user) => ({ server, ...user }))),
+        );
+
+        this.registerOutputs({
+            pushHost: this.pushHost,
+            pullHost: this.pullHost,
+            hostFromOutside: this.hostFromOutside,
+            executorFlags: this.executorFlags,
+            logins: this.logins,
+            configYaml: this.configYaml,
+            containerdHostsTomlPath: this.containerdHostsTomlPath,
+            containerdHostsToml: this.containerdHostsToml,
+            localRegistryHosting: this.localRegistryHosting,
+        });
+    }
+
+    private declareCluster(
+        name: string,
+        plan: pulumi.Output<RegistryPlan>,
+        htpasswd: pulumi.Output<string>,
+        httpSecret: pulumi.Output<string>,
+        auth: boolean,
+        persistence: boolean,
+        garbageCollection: boolean,
+    ): k8s.core.v1.Service {
+        const input = plan.input;
+        const objectNames = input.name.apply(registryObjectNames);
+        const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+        const authSecret = new k8s.core.v1.Secret(
+            `${name}-auth`,
+            {
+                metadata: { name: objectNames.auth, namespace: input.namespace, labels: { "app.kubernetes.io/part-of": "kaniko-builder" } },
+                type: "Opaque",
+                data: pulumi.secret(
+                    pulumi
+                        .all([htpasswd, httpSecret])
+                        .apply(([h, s]): Record<string, string> => (auth ? { htpasswd: b64(h), "http-secret": b64(s) } : { "http-secret": b64(s) })),
+                ),
+            },
+            { parent: this },
+        );
+        const config = new k8s.core.v1.ConfigMap(
+            `${name}-config`,
+            {
+                metadata: { name: objectNames.config, namespace: input.namespace, labels: { "app.kubernetes.io/part-of": "kaniko-builder" } },
+                data: { "config.yml": plan.configYaml },
+            },
+            { parent: this },
+        );
+        const dependsOn: pulumi.Resource[] = [authSecret, config];
+        if (persistence) {
+            const pvc = plan.apply((p) => registryPvc(p.input));
+            dependsOn.push(new k8s.core.v1.PersistentVolumeClaim(`${name}-data`, { metadata: pvc.metadata, spec: pvc.spec }, { parent: this }));
+        }
+        // A digest that changes with the credentials, so that the pod restarts and reads them (the
+        // registry reads htpasswd at start). It is left in plain text so that the Deployment's diff
+        // stays readable in previews: testing a password guess against it costs a bcrypt run, as
+        // against the htpasswd line itself, and it holds nothing that logs in.
+        const authChecksum = pulumi.unsecret(pulumi.all([htpasswd, httpSecret]).apply(([h, s]) => checksum(`${h}\0${s}`)));
+        const deployment = pulumi
+            .all([plan, authChecksum])
+            .apply(([p, authSum]) => registryDeployment(p.input, { config: checksum(p.configYaml), auth: authSum }));
+        new k8s.apps.v1.Deployment(name, { metadata: deployment.metadata, spec: deployment.spec }, { parent: this, dependsOn });
+        const service = plan.apply((p) => registryService(p.input));
+        const svc = new k8s.core.v1.Service(name, { metadata: service.metadata, spec: service.spec }, { parent: this });
+        if (garbageCollection) {
+            const job = plan.apply((p) => registryGcCronJob({ ...p.input, garbageCollectionSchedule: p.input.garbageCollectionSchedule ?? "" }));
+            new k8s.batch.v1.CronJob(`${name}-gc`, { metadata: job.metadata, spec: job.spec }, { parent: this, dependsOn });
+        }
+        return svc;
+    }
+
+    private declareDocker(name: string, plan: pulumi.Output<DockerPlan>, htpasswd: pulumi.Output<string>, httpSecret: pulumi.Output<string>, auth: boolean): void {
+        const volume = new docker.Volume(`${name}-data`, { name: pulumi.interpolate`${plan.containerName}-data` }, { parent: this });
+        const image = new docker.RemoteImage(`${name}-image`, { name: plan.image, keepLocally: true }, { parent: this });
+        const uploads: pulumi.Input<docker.types.input.ContainerUpload>[] = [{ file: REGISTRY_PATHS.config, content: plan.configYaml }];
+        if (auth) uploads.push({ file: REGISTRY_PATHS.htpasswd, content: htpasswd });
+        new docker.Container(
+            name,
+            {
+                name: plan.containerName,
+                image: image.imageId,
+                restart: "always",
+                ports: [{ internal: REGISTRY_PORT, external: plan.hostPort, ip: "127.0.0.1", protocol: "tcp" }],
+                networksAdvanced: [{ name: plan.dockerNetwork, aliases: [plan.containerName] }],
+                volumes: [{ volumeName: volume.name, containerPath: REGISTRY_PATHS.data }],
+                uploads,
+                envs: [pulumi.interpolate`REGISTRY_HTTP_SECRET=${httpSecret}`],
+            },
+            { parent: this },
+        );
+    }
+}

@@ -1,0 +1,474 @@
+/**
+ * Pure logic for the local plain-HTTP registry (the CNCF distribution registry): htpasswd with
+ * stable bcrypt hashes, the registry's config.yml, the containerd hosts.toml for nodes, the
+ * KEP-1755 `local-registry-hosting` document and the garbage-collection script.
+ *
+ * Nothing here touches Pulumi; the component feeds it resolved values.
+ */
+import { createHash, createHmac } from "crypto";
+import * as bcrypt from "bcryptjs";
+import { stringify } from "yaml";
+import { validateRegistryHost, validateUsername } from "./dockerConfig";
+import { ContainerResources, checkResources, insecureRegistryFlags } from "./podTemplate";
+import { InvalidInputError, quote, validateImage, validateNamespace, validateObjectName, validateQuantity } from "./validation";
+
+/** The registry image: the last 2.8 release of the CNCF distribution registry (config format 0.1, as tested here). */
+export const DEFAULT_REGISTRY_IMAGE = "docker.io/library/registry:2.8.3";
+/** The port the registry listens on inside its container. */
+export const REGISTRY_PORT = 5000;
+/** Paths inside the registry container. */
+export const REGISTRY_PATHS = {
+    configDir: "/etc/docker/registry",
+    config: "/etc/docker/registry/config.yml",
+    authDir: "/auth",
+    htpasswd: "/auth/htpasswd",
+    data: "/var/lib/registry",
+};
+/** bcrypt cost of the htpasswd entries (the registry's and htpasswd's usual 10). */
+export const BCRYPT_COST = 10;
+
+/** One registry user, resolved. */
+export interface RegistryUserValue {
+    username: string;
+    password: string;
+}
+
+/**
+ * Checks the users: at least one when auth is on, unique names, names without ':' or white space
+ * (htpasswd splits at ':'), passwords of 1 to 72 bytes (bcrypt reads no more than 72).
+ */
+export function validateRegistryUsers(field: string, users: unknown, authEnabled: boolean): RegistryUserValue[] {
+    if (users === undefined || users === null) users = [];
+    if (!Array.isArray(users)) {
+        throw new InvalidInputError(field, "is not a list", "give a list of {username, password}");
+    }
+    if (authEnabled && users.length === 0) {
+        throw new InvalidInputError(field, "is empty while auth is on", "give at least one {username, password} (the password as a Pulumi secret), or set auth: false to run an open registry");
+    }
+    const seen = new Map<string, number>();
+    return users.map((user, i) => {
+        if (typeof user !== "object" || user === null) {
+            throw new InvalidInputError(`${field}[${i}]`, "is not an object", "give {username, password}");
+        }
+        const u = user as Record<string, unknown>;
+        const username = validateUsername(`${field}[${i}].username`, u.username);
+        if (/[\s\x00-\x1f\x7f]/.test(username)) {
+            throw new InvalidInputError(`${field}[${i}].username`, `${quote(username)} contains white space or control characters`, "use a user name without them");
+        }
+        if (seen.has(username)) {
+            throw new InvalidInputError(`${field}[${i}].username`, `${quote(username)} is also ${field}[${seen.get(username)}]'s name`, "give each user once");
+        }
+        seen.set(username, i);
+        if (typeof u.password !== "string" || u.password.length === 0) {
+            throw new InvalidInputError(`${field}[${i}].password`, "is empty", "set it as a Pulumi secret");
+        }
+        const bytes = Buffer.byteLength(u.password, "utf8");
+        if (bytes > 72) {
+            throw new InvalidInputError(`${field}[${i}].password`, `is ${bytes} bytes long; bcrypt uses at most 72`, "use a password of at most 72 bytes");
+        }
+        return { username, password: u.password };
+    });
+}
+
+/**
+ * One htpasswd line with a bcrypt (`$2y$`) hash. The salt is derived from the password, the user
+ * name and `context` (the registry's identity) with HMAC-SHA256, so unchanged inputs give the same
+ * line on every run (no diff in every preview) while the same password in another registry or for
+ * another user gets another salt. Anyone who can test a password guess against the hash still pays
+ * bcrypt's full cost per guess, as with a random salt.
+ */
+export function htpasswdLine(user: RegistryUserValue, context: string, cost: number = BCRYPT_COST): string {
+    const salt = createHmac("sha256", user.password).update(`kaniko-builder/htpasswd/v1\0${context}\0${user.username}`).digest().subarray(0, 16);
+    const saltString = `$2y$${String(cost).padStart(2, "0")}$${bcrypt.encodeBase64(salt, 16)}`;
+    return `${user.username}:${bcrypt.hashSync(user.password, saltString)}`;
+}
+
+/** The htpasswd file: one bcrypt line per user, sorted by user name. */
+export function htpasswdFile(users: RegistryUserValue[], context: string, cost: number = BCRYPT_COST): string {
+    const sorted = [...users].sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0));
+    return sorted.map((u) => `${htpasswdLine(u, context, cost)}\n`).join("");
+}
+
+/**
+ * The registry's `http.secret` (it signs upload state kept by clients), derived from the registry's
+ * identity and its users' credentials: stable across runs, different per registry, and secret
+ * whenever there are users. It is passed as REGISTRY_HTTP_SECRET from a Secret, not written into
+ * the config file, which lives in a ConfigMap.
+ */
+export function deriveHttpSecret(context: string, users: RegistryUserValue[]): string {
+    const mac = createHmac("sha256", "kaniko-builder/http-secret/v1").update(context);
+    for (const u of [...users].sort((a, b) => (a.username < b.username ? -1 : 1))) {
+        mac.update(`\0${u.username}\0${u.password}`);
+    }
+    return mac.digest("hex");
+}
+
+/** What the registry's config.yml is made of. */
+export interface RegistryConfigOptions {
+    /** Require htpasswd logins. */
+    auth: boolean;
+    /** The htpasswd realm. */
+    realm: string;
+    /** Let clients delete manifests (needed for garbage collection of untagged images). */
+    deleteEnabled: boolean;
+}
+
+/**
+ * The registry's config.yml: storage under /var/lib/registry, deletes enabled, `http.addr :5000`,
+ * htpasswd auth, and the storage health check. `http.secret` is left to REGISTRY_HTTP_SECRET.
+ */
+export function registryConfigYaml(o: RegistryConfigOptions): string {
+    const config: Record<string, unknown> = {
+        version: 0.1,
+        log: { level: "info", fields: { service: "registry" } },
+        storage: {
+            filesystem: { rootdirectory: REGISTRY_PATHS.data },
+            delete: { enabled: o.deleteEnabled },
+            cache: { blobdescriptor: "inmemory" },
+        },
+        http: { addr: `:${REGISTRY_PORT}`, headers: { "X-Content-Type-Options": ["nosniff"] } },
+    };
+    if (o.auth) {
+        config.auth = { htpasswd: { realm: o.realm, path: REGISTRY_PATHS.htpasswd } };
+    }
+    config.health = { storagedriver: { enabled: true, interval: "10s", threshold: 3 } };
+    return stringify(config, { lineWidth: 0 });
+}
+
+/**
+ * containerd's `hosts.toml` for a plain-HTTP registry: images named `<server>/...` are pulled over
+ * HTTP from `mirror` (an address nodes can reach). Goes to `/etc/containerd/certs.d/<server>/hosts.toml`.
+ */
+export function containerdHostsToml(server: string, mirror: string): string {
+    return `server = "http://${server}"\n\n[host."http://${mirror}"]\n  capabilities = ["pull", "resolve"]\n`;
+}
+
+/** The KEP-1755 document stored under `localRegistryHosting.v1` in kube-public/local-registry-hosting. */
+export function localRegistryHostingYaml(o: {
+    host?: string;
+    hostFromContainerRuntime: string;
+    hostFromClusterNetwork: string;
+    help: string;
+}): string {
+    const doc: Record<string, string> = {};
+    if (o.host !== undefined) doc.host = o.host;
+    doc.hostFromContainerRuntime = o.hostFromContainerRuntime;
+    doc.hostFromClusterNetwork = o.hostFromClusterNetwork;
+    doc.help = o.help;
+    return stringify(doc, { lineWidth: 0, defaultStringType: "QUOTE_DOUBLE", defaultKeyType: "PLAIN" });
+}
+
+/**
+ * The garbage-collection command: `registry garbage-collect --delete-untagged`, where an empty
+ * storage ("Path not found", nothing pushed yet) counts as success.
+ */
+export function garbageCollectScript(configPath: string = REGISTRY_PATHS.config): string {
+    return [
+        "set -u",
+        `out=$(registry garbage-collect --delete-untagged ${configPath} 2>&1)`,
+        "rc=$?",
+        'printf "%s\\n" "$out"',
+        'if [ "$rc" -ne 0 ] && printf "%s" "$out" | grep -q "Path not found"; then',
+        '  echo "empty registry storage: nothing to collect"',
+        "  exit 0",
+        "fi",
+        'exit "$rc"',
+        "",
+    ].join("\n");
+}
+
+/** Checks a NodePort (the range kube-apiserver allots by default). */
+export function validateNodePort(field: string, value: unknown): number {
+    return validatePort(field, value, 30000, 32767, "is outside the NodePort range 30000-32767", "pick a free port from 30000 to 32767, e.g. 30500");
+}
+
+/** Checks a TCP port on the Docker host. */
+export function validateHostPort(field: string, value: unknown): number {
+    return validatePort(field, value, 1, 65535, "is not a TCP port", "use a port from 1 to 65535, e.g. 5001");
+}
+
+function validatePort(field: string, value: unknown, min: number, max: number, problem: string, fix: string): number {
+    if (typeof value !== "number") {
+        throw new InvalidInputError(field, `is ${quote(value)}, not a number`, fix);
+    }
+    if (!Number.isInteger(value) || value < min || value > max) {
+        throw new InvalidInputError(field, `${value} ${problem}`, fix);
+    }
+    return value;
+}
+
+/** SHA-256 of a text, for pod-template annotations that roll the pod when its config changes. */
+export function checksum(text: string): string {
+    return createHash("sha256").update(text).digest("hex");
+}
+
+/** Everything the in-cluster registry is declared from, resolved. */
+export interface RegistryPlanInput {
+    namespace: string;
+    name: string;
+    image: string;
+    auth: boolean;
+    realm: string;
+    persistence: boolean;
+    storageSize: string;
+    storageClassName?: string;
+    nodePort?: number;
+    hostFromOutside?: string;
+    resources: ContainerResources;
+    garbageCollectionSchedule?: string;
+    help: string;
+}
+
+/** The addresses of a registry, as each kind of client reaches it. */
+export interface RegistryAddresses {
+    /** What pods (Kaniko) push to. */
+    pushHost: string;
+    /** What image fields use: what kubelet/containerd pulls from. */
+    pullHost: string;
+    /** From outside the cluster, where there is such an address. */
+    hostFromOutside?: string;
+}
+
+export const REGISTRY_LABELS = (name: string) => ({
+    "app.kubernetes.io/name": "registry",
+    "app.kubernetes.io/instance": name,
+    "app.kubernetes.io/part-of": "kaniko-builder",
+});
+
+const SELECTOR = (name: string) => ({ "app.kubernetes.io/name": "registry", "app.kubernetes.io/instance": name });
+
+/** Addresses of the in-cluster registry. */
+export function clusterRegistryAddresses(p: Pick<RegistryPlanInput, "name" | "namespace" | "nodePort" | "hostFromOutside">): RegistryAddresses {
+    const pushHost = `${p.name}.${p.namespace}.svc.cluster.local:${REGISTRY_PORT}`;
+    return {
+        pushHost,
+        // containerd refuses plain HTTP except for loopback, and nodes cannot resolve *.svc names:
+        // through a NodePort, kubelet pulls localhost:<nodePort>/... with no daemon change.
+        pullHost: p.nodePort !== undefined ? `localhost:${p.nodePort}` : pushHost,
+        hostFromOutside: p.hostFromOutside,
+    };
+}
+
+const POD_SECURITY_CONTEXT = { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } };
+const CONTAINER_SECURITY_CONTEXT = {
+    runAsNonRoot: true,
+    runAsUser: 1000,
+    runAsGroup: 1000,
+    readOnlyRootFilesystem: true,
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ["ALL"] },
+    seccompProfile: { type: "RuntimeDefault" },
+};
+
+/** Names of the registry's Kubernetes objects. */
+export function registryObjectNames(name: string) {
+    return { deployment: name, service: name, config: `${name}-config`, auth: `${name}-auth`, data: `${name}-data`, gc: `${name}-gc` };
+}
+
+function registryVolumes(p: RegistryPlanInput): Record<string, unknown>[] {
+    const names = registryObjectNames(p.name);
+    const volumes: Record<string, unknown>[] = [
+        { name: "config", configMap: { name: names.config } },
+        p.persistence ? { name: "data", persistentVolumeClaim: { claimName: names.data } } : { name: "data", emptyDir: {} },
+    ];
+    if (p.auth) volumes.push({ name: "auth", secret: { secretName: names.auth, items: [{ key: "htpasswd", path: "htpasswd" }] } });
+    volumes.push({ name: "tmp", emptyDir: {} });
+    return volumes;
+}
+
+function registryMounts(p: RegistryPlanInput): Record<string, unknown>[] {
+    const mounts: Record<string, unknown>[] = [
+        { name: "config", mountPath: REGISTRY_PATHS.configDir, readOnly: true },
+        { name: "data", mountPath: REGISTRY_PATHS.data },
+    ];
+    if (p.auth) mounts.push({ name: "auth", mountPath: REGISTRY_PATHS.authDir, readOnly: true });
+    mounts.push({ name: "tmp", mountPath: "/tmp" });
+    return mounts;
+}
+
+const HTTP_SECRET_ENV = (p: RegistryPlanInput) => ({
+    name: "REGISTRY_HTTP_SECRET",
+    valueFrom: { secretKeyRef: { name: registryObjectNames(p.name).auth, key: "http-secret" } },
+});
+
+/**
+ * The registry Deployment: one replica (the volume is ReadWriteOnce, so Recreate), non-root
+ * (uid 1000) with a read-only root filesystem, no capabilities, RuntimeDefault seccomp, fsGroup for
+ * the volume, probes on `GET /` (200 even with auth on). Pod annotations carry checksums of the
+ * config and of the auth material, so a change rolls the pod (the registry reads them at start).
+ */
+export function registryDeployment(p: RegistryPlanInput, checksums: { config: string; auth: string }): Record<string, any> {
+    const probe = { httpGet: { path: "/", port: "http" } };
+    return {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: p.name, namespace: p.namespace, labels: REGISTRY_LABELS(p.name) },
+        spec: {
+            replicas: 1,
+            strategy: { type: "Recreate" },
+            selector: { matchLabels: SELECTOR(p.name) },
+            template: {
+                metadata: {
+                    labels: REGISTRY_LABELS(p.name),
+                    annotations: { "kaniko-builder/config-checksum": checksums.config, "kaniko-builder/auth-checksum": checksums.auth },
+                },
+                spec: {
+                    automountServiceAccountToken: false,
+                    securityContext: POD_SECURITY_CONTEXT,
+                    containers: [
+                        {
+                            name: "registry",
+                            image: p.image,
+                            ports: [{ name: "http", containerPort: REGISTRY_PORT, protocol: "TCP" }],
+                            env: [HTTP_SECRET_ENV(p)],
+                            readinessProbe: { ...probe, periodSeconds: 5 },
+                            livenessProbe: { ...probe, initialDelaySeconds: 10, periodSeconds: 20 },
+                            resources: p.resources,
+                            securityContext: CONTAINER_SECURITY_CONTEXT,
+                            volumeMounts: registryMounts(p),
+                        },
+                    ],
+                    volumes: registryVolumes(p),
+                },
+            },
+        },
+    };
+}
+
+/** The registry Service: ClusterIP, or NodePort when a node port is given (for node pulls). */
+export function registryService(p: RegistryPlanInput): Record<string, any> {
+    const port: Record<string, unknown> = { name: "http", port: REGISTRY_PORT, targetPort: "http", protocol: "TCP" };
+    if (p.nodePort !== undefined) port.nodePort = p.nodePort;
+    return {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: p.name, namespace: p.namespace, labels: REGISTRY_LABELS(p.name) },
+        spec: { type: p.nodePort !== undefined ? "NodePort" : "ClusterIP", selector: SELECTOR(p.name), ports: [port] },
+    };
+}
+
+/** The registry's PersistentVolumeClaim. */
+export function registryPvc(p: RegistryPlanInput): Record<string, any> {
+    const spec: Record<string, unknown> = { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: p.storageSize } } };
+    if (p.storageClassName !== undefined) spec.storageClassName = p.storageClassName;
+    return {
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        metadata: { name: registryObjectNames(p.name).data, namespace: p.namespace, labels: REGISTRY_LABELS(p.name) },
+        spec,
+    };
+}
+
+/**
+ * The garbage-collection CronJob: the registry image running `registry garbage-collect
+ * --delete-untagged` on the same volume, scheduled onto the registry pod's node (the volume is
+ * ReadWriteOnce), never two at once.
+ */
+export function registryGcCronJob(p: RegistryPlanInput & { garbageCollectionSchedule: string }): Record<string, any> {
+    return {
+        apiVersion: "batch/v1",
+        kind: "CronJob",
+        metadata: { name: registryObjectNames(p.name).gc, namespace: p.namespace, labels: REGISTRY_LABELS(p.name) },
+        spec: {
+            schedule: p.garbageCollectionSchedule,
+            concurrencyPolicy: "Forbid",
+            successfulJobsHistoryLimit: 1,
+            failedJobsHistoryLimit: 3,
+            jobTemplate: {
+                spec: {
+                    backoffLimit: 2,
+                    template: {
+                        metadata: { labels: { "app.kubernetes.io/name": "registry-gc", "app.kubernetes.io/instance": p.name, "app.kubernetes.io/part-of": "kaniko-builder" } },
+                        spec: {
+                            restartPolicy: "OnFailure",
+                            automountServiceAccountToken: false,
+                            securityContext: POD_SECURITY_CONTEXT,
+                            affinity: {
+                                podAffinity: {
+                                    requiredDuringSchedulingIgnoredDuringExecution: [
+                                        { labelSelector: { matchLabels: SELECTOR(p.name) }, topologyKey: "kubernetes.io/hostname" },
+                                    ],
+                                },
+                            },
+                            containers: [
+                                {
+                                    name: "garbage-collect",
+                                    image: p.image,
+                                    command: ["/bin/sh", "-c", garbageCollectScript()],
+                                    env: [HTTP_SECRET_ENV(p)],
+                                    resources: p.resources,
+                                    securityContext: CONTAINER_SECURITY_CONTEXT,
+                                    volumeMounts: registryMounts(p),
+                                },
+                            ],
+                            volumes: registryVolumes(p),
+                        },
+                    },
+                },
+            },
+        },
+    };
+}
+
+/** What the registry arguments render to, before any password is read. */
+export interface RegistryPlan extends RegistryAddresses {
+    input: RegistryPlanInput;
+    configYaml: string;
+    executorFlags: string[];
+    /** Where containerd's hosts.toml for the push host goes on each node. */
+    containerdHostsTomlPath: string;
+    localRegistryHostingYaml: string;
+}
+
+/** Checks the in-cluster registry's arguments and renders what does not depend on passwords. Pure. */
+export function planClusterRegistry(p: RegistryPlanInput): RegistryPlan {
+    validateNamespaceName(p);
+    validateImage("image", p.image);
+    validateQuantity("storageSize", p.storageSize);
+    if (p.storageClassName !== undefined) validateObjectName("storageClassName", p.storageClassName);
+    if (p.nodePort !== undefined) validateNodePort("nodePort", p.nodePort);
+    if (p.hostFromOutside !== undefined) validateRegistryHost("hostFromOutside", p.hostFromOutside);
+    validateRealm(p.realm);
+    if (p.garbageCollectionSchedule !== undefined) {
+        if (!p.persistence) {
+            throw new InvalidInputError("garbageCollectionSchedule", "is set while persistence is off", "garbage collection needs the registry's volume: turn persistence on, or leave the schedule out");
+        }
+        validateSchedule("garbageCollectionSchedule", p.garbageCollectionSchedule);
+    }
+    checkResources("resources", p.resources);
+    const addresses = clusterRegistryAddresses(p);
+    return {
+        input: p,
+        ...addresses,
+        configYaml: registryConfigYaml({ auth: p.auth, realm: p.realm, deleteEnabled: true }),
+        executorFlags: insecureRegistryFlags(addresses.pushHost),
+        containerdHostsTomlPath: `/etc/containerd/certs.d/${addresses.pushHost}/hosts.toml`,
+        localRegistryHostingYaml: localRegistryHostingYaml({
+            host: addresses.hostFromOutside,
+            hostFromContainerRuntime: addresses.pullHost,
+            hostFromClusterNetwork: addresses.pushHost,
+            help: p.help,
+        }),
+    };
+}
+
+function validateNamespaceName(p: { namespace: string; name: string }) {
+    validateNamespace("namespace", p.namespace);
+    // The Service name becomes a DNS label (and the push host); Deployment and ConfigMaps follow it.
+    validateNamespace("name", p.name);
+}
+
+function validateRealm(realm: string) {
+    if (typeof realm !== "string" || realm.length === 0 || /["\\\x00-\x1f\x7f]/.test(realm)) {
+        throw new InvalidInputError("realm", `${quote(realm)} is not a usable htpasswd realm`, "use a short text without quotes, backslashes or control characters");
+    }
+}
+
+/** Checks a five-field cron schedule (or a @daily-style macro), as CronJob accepts. */
+export function validateSchedule(field: string, schedule: string) {
+    const macro = /^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/;
+    const fields = schedule.trim().split(/\s+/);
+    if (!macro.test(schedule) && (fields.length !== 5 || !fields.every((f) => /^[0-9*/,\-A-Za-z?]+$/.test(f)))) {
+        throw new InvalidInputError(field, `${quote(schedule)} is not a cron schedule`, "use five fields, e.g. \"0 3 * * 0\" (Sundays at 03:00), or a macro such as \"@weekly\"");
+    }
+}
