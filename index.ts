@@ -3,7 +3,7 @@
  * Config keys (all in the `kaniko-builder` namespace) are described in Pulumi.yaml and README.md.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { KanikoPodTemplate, RegistryCredsSecret, RegistryLogin } from "./components";
+import { KanikoPodTemplate, LocalInsecureRegistry, RegistryCredsSecret, RegistryLogin } from "./components";
 
 const config = new pulumi.Config();
 
@@ -24,7 +24,20 @@ if (username !== undefined) {
 const hasDockerConfigJson = pulumi.runtime.getConfig(`${config.name}:dockerConfigJson`) !== undefined;
 const credHelpers = config.getObject<Record<string, string>>("credHelpers");
 
-if (registries.length === 0 && !hasDockerConfigJson && credHelpers === undefined) {
+// The optional plain-HTTP registry: "cluster" (in the cluster) or "docker" (on the Docker host, for kind).
+const localRegistryMode = optional("localRegistry");
+const localRegistry =
+    localRegistryMode === undefined
+        ? undefined
+        : new LocalInsecureRegistry("local-registry", {
+              mode: localRegistryMode,
+              namespace: optional("namespace"),
+              users: [{ username: optional("localRegistryUsername") ?? "kaniko", password: config.requireSecret("localRegistryPassword") }],
+              nodePort: localRegistryMode === "cluster" ? config.getNumber("localRegistryNodePort") : undefined,
+              storageSize: optional("localRegistryStorageSize"),
+          });
+
+if (registries.length === 0 && !hasDockerConfigJson && credHelpers === undefined && localRegistry === undefined) {
     throw new Error(
         "kaniko-builder: no registry credentials are configured. Set a login:\n" +
             "  pulumi config set registryServer docker.io\n" +
@@ -41,7 +54,8 @@ const creds = new RegistryCredsSecret("registrycreds", {
     namespace: optional("namespace"),
     secretName: optional("secretName"),
     secretType: optional("secretType"),
-    registries,
+    // The local registry's login joins the others: Kaniko gets one config.json for all of them.
+    registries: localRegistry ? pulumi.all([pulumi.output(registries), localRegistry.logins]).apply(([r, l]) => [...r, ...l]) : registries,
     dockerConfigJson: hasDockerConfigJson ? config.requireSecret("dockerConfigJson") : undefined,
     credHelpers,
 });
@@ -51,7 +65,8 @@ const podTemplate = new KanikoPodTemplate("kaniko", {
     credentials: creds,
     label: optional("podTemplateLabel"),
     registry: optional("registry"),
-    insecureRegistry: config.getBoolean("insecureRegistry"),
+    insecureRegistry: config.getBoolean("insecureRegistry") || undefined,
+    localRegistry,
     jenkinsReleaseName: optional("jenkinsReleaseName"),
     jenkinsNamespace: optional("jenkinsNamespace"),
 });
@@ -76,3 +91,8 @@ export const executorFlags = podTemplate.executorFlags;
 export const jenkinsfileSnippet = podTemplate.jenkinsfileSnippet;
 /** The raw agent pod YAML, for `agent { kubernetes { yaml ... } }`. */
 export const podYaml = podTemplate.podYaml;
+/** The local registry, when one is configured: where Kaniko pushes, and what image fields use. */
+export const localRegistryPushHost = localRegistry?.pushHost;
+export const localRegistryPullHost = localRegistry?.pullHost;
+/** containerd's hosts.toml for nodes that pull by the push host (see README, "How nodes pull"). */
+export const localRegistryContainerdHostsToml = localRegistry?.containerdHostsToml;

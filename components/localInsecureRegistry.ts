@@ -204,11 +204,12 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
     /** The Kaniko executor flags this registry needs: `--insecure-registry` and `--skip-tls-verify-registry` for the push host. */
     public readonly executorFlags: pulumi.Output<string[]>;
     /**
-     * The login Kaniko uses for this registry, in the form `RegistryCredsSecret`'s `registries`
-     * takes (`registries: registry.logins`): the first user's name and password for the push host,
-     * as a Pulumi secret. Empty when the registry has no users (auth off): it then needs no login.
-     * A config.json holds one login per registry, so only the first user is in it; list the user
-     * Kaniko pushes as first.
+     * The logins for this registry, in the form `RegistryCredsSecret`'s `registries` takes
+     * (`registries: registry.logins`), as a Pulumi secret: the first user's name and password for
+     * the push host (what Kaniko uses) and, when it differs, for the pull host (what kubelet uses
+     * when the Secret is an `imagePullSecrets` entry). Empty when the registry has no users (auth
+     * off): it then needs no login. A config.json holds one login per address, so only the first
+     * user is in it; list the user Kaniko pushes as first.
      */
     public readonly logins: pulumi.Output<RegistryLogin[]>;
     /** The registry's config.yml. */
@@ -291,7 +292,11 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
         this.containerdHostsToml = hostsToml;
         this.localRegistryHosting = plan.localRegistryHostingYaml;
         this.logins = pulumi.secret(
-            pulumi.all([plan.pushHost, users]).apply(([server, u]): RegistryLogin[] => u.slice(0, 1).map((user) => ({ server, ...user }))),
+            pulumi
+                .all([plan.pushHost, plan.pullHost, users])
+                .apply(([push, pull, u]): RegistryLogin[] =>
+                    u.length === 0 ? [] : [...new Set([push, pull])].map((server) => ({ server, username: u[0].username, password: u[0].password })),
+                ),
         );
 
         this.registerOutputs({

@@ -229,7 +229,13 @@ describe("LocalInsecureRegistry, Docker-host mode", () => {
 });
 
 describe("wiring into RegistryCredsSecret and KanikoPodTemplate", () => {
-    test("logins: the first user's login for the push host, as a secret, accepted by RegistryCredsSecret", async () => {
+    test("logins: the first user's login for the push and the pull host, as a secret, accepted by RegistryCredsSecret", async () => {
+        const withNodePort = await create("registry", { namespace: "ci", users: USERS, nodePort: 30500 });
+        expect(await valueOf(withNodePort.logins)).toEqual([
+            { server: "registry.ci.svc.cluster.local:5000", username: "kaniko", password: PASSWORD },
+            { server: "localhost:30500", username: "kaniko", password: PASSWORD },
+        ]);
+        mocks.reset();
         const registry = await create("registry", {
             namespace: "ci",
             users: [...USERS, { username: "reader", password: pulumi.secret("read-only") }],

@@ -104,6 +104,32 @@ test("no credentials at all: the error lists the config commands", () => {
     expect(mocks.resources).toEqual([]);
 });
 
+test("localRegistry=cluster: the registry, its login in the Secret, the template pushing to it", async () => {
+    const stack = runStack(
+        { namespace: "ci", localRegistry: "cluster", localRegistryPassword: "local-pw", localRegistryNodePort: "30555", insecureRegistry: "false" },
+        ["localRegistryPassword"],
+    );
+    await settle(stack.localRegistryPushHost, stack.dockerConfigJson, stack.executorFlags, stack.localRegistryContainerdHostsToml);
+    expect(await valueOf(stack.localRegistryPushHost)).toBe("registry.ci.svc.cluster.local:5000");
+    expect(await valueOf(stack.localRegistryPullHost)).toBe("localhost:30555");
+    const credentials = mocks.ofType("kubernetes:core/v1:Secret").map((r) => unwrapSecrets(r.inputs)).find((x) => x.metadata.name === "registrycreds");
+    const config = JSON.parse(Buffer.from(credentials.data[".dockerconfigjson"], "base64").toString());
+    expect(config.auths["registry.ci.svc.cluster.local:5000"]).toMatchObject({ username: "kaniko", password: "local-pw" });
+    expect(await valueOf(stack.executorFlags)).toEqual([
+        "--insecure-registry=registry.ci.svc.cluster.local:5000",
+        "--skip-tls-verify-registry=registry.ci.svc.cluster.local:5000",
+        "--cache=true",
+        "--cache-repo=registry.ci.svc.cluster.local:5000/cache",
+    ]);
+    expect(mocks.ofType("kubernetes:apps/v1:Deployment")).toHaveLength(1);
+    expect(await valueOf(stack.localRegistryContainerdHostsToml)).toContain('[host."http://localhost:30555"]');
+    expect(JSON.stringify(mocks.ofType("kubernetes:core/v1:ConfigMap"))).not.toContain("local-pw");
+});
+
+test("localRegistry without its password names the config command", () => {
+    expect(() => runStack({ localRegistry: "cluster" })).toThrow(/localRegistryPassword/);
+});
+
 describe("examples/registry-creds (another stack importing the package)", () => {
     test("declares one Secret with Docker Hub, ghcr.io and an ECR helper in the team namespace", async () => {
         // The mocks name the project kaniko-builder; the example reads its config from the project namespace.
@@ -118,5 +144,19 @@ describe("examples/registry-creds (another stack importing the package)", () => 
         const config = JSON.parse(Buffer.from(secret.data[".dockerconfigjson"], "base64").toString());
         expect(Object.keys(config.auths)).toEqual(["ghcr.io", "https://index.docker.io/v1/"]);
         expect(config.credHelpers).toEqual({ "123456789012.dkr.ecr.eu-west-1.amazonaws.com": "ecr-login" });
+    });
+});
+
+describe("examples/local-registry (a kind dev cluster)", () => {
+    test("docker mode: the registry container, its login in the Secret, the template pushing to kind-registry:5000", async () => {
+        const stack = runStack({ registryPassword: "dev-pw" }, ["registryPassword"], "../examples/local-registry/index");
+        await settle(stack.pushHost, stack.executorFlags, stack.containerdHostsToml);
+        expect(await valueOf(stack.pushHost)).toBe("kind-registry:5000");
+        expect(await valueOf(stack.pullHost)).toBe("localhost:5001");
+        expect(mocks.ofType("docker:index/container:Container")).toHaveLength(1);
+        const secret = unwrapSecrets(mocks.ofType("kubernetes:core/v1:Secret")[0].inputs);
+        expect(Object.keys(JSON.parse(Buffer.from(secret.data[".dockerconfigjson"], "base64").toString()).auths)).toEqual(["kind-registry:5000", "localhost:5001"]);
+        expect(await valueOf(stack.executorFlags)).toContain("--insecure-registry=kind-registry:5000");
+        expect(await valueOf(stack.jenkinsfileSnippet)).toContain("--destination=kind-registry:5000/my-app");
     });
 });

@@ -50,7 +50,10 @@ export function providerOutputs(type: string, inputs: Record<string, any>): Reco
  * Installs mocks that record every registered resource. Call `reset()` between tests.
  * `preview` makes the run a preview (outputs of other resources may be unknown).
  */
-export function recordResources(options: { preview?: boolean } = {}) {
+export function recordResources(options: { preview?: boolean } = {}): Recorder {
+    const preview = options.preview ?? false;
+    // One recorder per test file and mode: helpers and tests that both record share it.
+    if (installed?.preview === preview) return installed.recorder;
     const resources: RecordedResource[] = [];
     pulumi.runtime.setMocks(
         {
@@ -64,14 +67,24 @@ export function recordResources(options: { preview?: boolean } = {}) {
         },
         "kaniko-builder",
         "test",
-        options.preview ?? false,
+        preview,
     );
-    return {
+    const recorder: Recorder = {
         resources,
         reset: () => resources.splice(0, resources.length),
         ofType: (type: string) => resources.filter((r) => r.type === type),
     };
+    installed = { preview, recorder };
+    return recorder;
 }
+
+export interface Recorder {
+    resources: RecordedResource[];
+    reset(): void;
+    ofType(type: string): RecordedResource[];
+}
+
+let installed: { preview: boolean; recorder: Recorder } | undefined;
 
 /** Resolves an Output's value (works for secrets too). */
 export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {

@@ -2,7 +2,7 @@
  * End-to-end tests run real programs. Where one is missing they are skipped with a message that
  * names the Debian package, except under CI (the CI variable set), where a missing tool fails the run.
  */
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 
 export interface Tool {
     /** The command, e.g. `skopeo`. */
@@ -50,4 +50,21 @@ export function run(command: string, args: string[], options: { input?: string; 
         throw result.error;
     }
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Like {@link run}, without blocking: for programs that must run at the same time. */
+export function runAsync(command: string, args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d) => (stdout += d));
+        child.stderr.on("data", (d) => (stderr += d));
+        const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+        child.on("error", reject);
+        child.on("close", (status) => {
+            clearTimeout(timer);
+            resolve({ status, stdout, stderr });
+        });
+    });
 }
