@@ -31,10 +31,10 @@ const localRegistry =
         ? undefined
         : new LocalInsecureRegistry("local-registry", {
               mode: localRegistryMode,
-              namespace: optional("namespace"),
+              namespace: localRegistryMode === "cluster" ? optional("namespace") : undefined,
               users: [{ username: optional("localRegistryUsername") ?? "kaniko", password: config.requireSecret("localRegistryPassword") }],
               nodePort: localRegistryMode === "cluster" ? config.getNumber("localRegistryNodePort") : undefined,
-              storageSize: optional("localRegistryStorageSize"),
+              storageSize: localRegistryMode === "cluster" ? optional("localRegistryStorageSize") : undefined,
           });
 
 if (registries.length === 0 && !hasDockerConfigJson && credHelpers === undefined && localRegistry === undefined) {

@@ -2,7 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import {
+    DEFAULT_REALM,
     DEFAULT_REGISTRY_IMAGE,
+    DockerPlan,
+    DockerPlanInput,
     REGISTRY_PATHS,
     REGISTRY_PORT,
     RegistryPlan,
@@ -12,21 +15,19 @@ import {
     containerdHostsToml,
     deriveHttpSecret,
     htpasswdFile,
-    localRegistryHostingYaml,
     planClusterRegistry,
-    registryConfigYaml,
+    planDockerRegistry,
     registryDeployment,
     registryGcCronJob,
     registryObjectNames,
     registryPvc,
     registryService,
-    validateHostPort,
     validateRegistryUsers,
 } from "./localRegistry";
 import { isKnownDeep } from "./inputs";
-import { ContainerResources, insecureRegistryFlags } from "./podTemplate";
+import { ContainerResources } from "./podTemplate";
 import { RegistryLogin } from "./registryCredsSecret";
-import { InvalidInputError, quote, validateImage, validateJenkinsLabel, withComponent } from "./validation";
+import { InvalidInputError, quote, withComponent } from "./validation";
 
 const COMPONENT = "LocalInsecureRegistry";
 
@@ -97,7 +98,7 @@ export interface LocalInsecureRegistryArgs {
 const DEFAULTS = {
     namespace: "default",
     name: "registry",
-    realm: "kaniko-builder registry",
+    realm: DEFAULT_REALM,
     storageSize: "10Gi",
     resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } } as ContainerResources,
     help: "https://github.com/kubernetes/enhancements/tree/master/keps/sig-cluster-lifecycle/generic/1755-communicating-a-local-registry",
@@ -138,50 +139,39 @@ function planInput(args: LocalInsecureRegistryArgs, values: Record<string, any>)
     };
 }
 
-/** What the Docker-host registry renders to. */
-interface DockerPlan {
-    containerName: string;
-    dockerNetwork: string;
-    hostPort: number;
-    image: string;
-    pushHost: string;
-    pullHost: string;
-    hostFromOutside: string;
-    configYaml: string;
-    executorFlags: string[];
-    containerdHostsTomlPath: string;
-    containerdHostsToml: string;
-    localRegistryHostingYaml: string;
+function dockerPlanInput(args: LocalInsecureRegistryArgs, values: Record<string, any>): DockerPlanInput {
+    return {
+        containerName: values.containerName ?? DEFAULTS.containerName,
+        dockerNetwork: values.dockerNetwork ?? DEFAULTS.dockerNetwork,
+        hostPort: values.hostPort ?? DEFAULTS.hostPort,
+        image: values.image ?? DEFAULT_REGISTRY_IMAGE,
+        auth: args.auth ?? true,
+        realm: values.realm ?? DEFAULTS.realm,
+        help: values.localRegistryHostingHelp ?? "https://kind.sigs.k8s.io/docs/user/local-registry/",
+    };
 }
 
-/** Checks the Docker-host registry's arguments and renders its addresses and files. Pure. */
-export function planDockerRegistry(values: Record<string, any>, auth: boolean): DockerPlan {
-    const containerName = values.containerName ?? DEFAULTS.containerName;
-    if (typeof containerName !== "string" || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(containerName)) {
-        throw new InvalidInputError("containerName", `${quote(containerName)} is not a Docker container name`, "use letters, digits, '_', '.' and '-', e.g. \"kind-registry\"");
+/** Checks the arguments and renders the registry's plan for the mode. */
+function planFor(mode: string, args: LocalInsecureRegistryArgs, values: Record<string, any>): RegistryPlan | DockerPlan {
+    return mode === "cluster" ? planClusterRegistry(planInput(args, values)) : planDockerRegistry(dockerPlanInput(args, values));
+}
+
+/** Arguments that only one mode reads: giving one in the other mode is a mistake worth naming. */
+const MODE_ONLY: Record<(typeof REGISTRY_MODES)[number], (keyof LocalInsecureRegistryArgs)[]> = {
+    cluster: ["namespace", "name", "persistence", "storageSize", "storageClassName", "nodePort", "hostFromOutside", "resources", "garbageCollectionSchedule"],
+    docker: ["dockerNetwork", "containerName", "hostPort"],
+};
+
+function checkMode(args: LocalInsecureRegistryArgs, mode: string) {
+    if (!(REGISTRY_MODES as readonly string[]).includes(mode)) {
+        throw new InvalidInputError("mode", `is ${quote(mode)}`, `use "cluster" (in the cluster) or "docker" (a container on the Docker host, for kind)`);
     }
-    validateJenkinsLabel("dockerNetwork", values.dockerNetwork ?? DEFAULTS.dockerNetwork);
-    const hostPort = validateHostPort("hostPort", values.hostPort ?? DEFAULTS.hostPort);
-    const image = validateImage("image", values.image ?? DEFAULT_REGISTRY_IMAGE);
-    const realm = values.realm ?? DEFAULTS.realm;
-    const pushHost = `${containerName.toLowerCase()}:${REGISTRY_PORT}`;
-    const pullHost = `localhost:${hostPort}`;
-    const help = values.localRegistryHostingHelp ?? "https://kind.sigs.k8s.io/docs/user/local-registry/";
-    return {
-        containerName,
-        dockerNetwork: values.dockerNetwork ?? DEFAULTS.dockerNetwork,
-        hostPort,
-        image,
-        pushHost,
-        pullHost,
-        hostFromOutside: pullHost,
-        configYaml: registryConfigYaml({ auth, realm, deleteEnabled: true }),
-        executorFlags: insecureRegistryFlags(pushHost),
-        // As kind documents it: nodes pull localhost:<hostPort>/... from the container on the kind network.
-        containerdHostsTomlPath: `/etc/containerd/certs.d/${pullHost}/hosts.toml`,
-        containerdHostsToml: containerdHostsToml(pullHost, pushHost),
-        localRegistryHostingYaml: localRegistryHostingYaml({ host: pullHost, hostFromContainerRuntime: pullHost, hostFromClusterNetwork: pushHost, help }),
-    };
+    const other = mode === "cluster" ? "docker" : "cluster";
+    for (const field of MODE_ONLY[other]) {
+        if (args[field] !== undefined) {
+            throw new InvalidInputError(field, `is given, but only ${other} mode uses it and mode is ${quote(mode)}`, `leave it out, or set mode: "${other}"`);
+        }
+    }
 }
 
 /**
@@ -227,12 +217,8 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
         const { users: _users, mode: _mode, auth: _auth, persistence: _p, publishLocalRegistryHosting: _pub, ...values } = args;
         // Check what is known now, before anything is registered; the rest is checked when it resolves.
         withComponent(COMPONENT, name, () => {
-            if (!(REGISTRY_MODES as readonly string[]).includes(mode)) {
-                throw new InvalidInputError("mode", `is ${quote(mode)}`, `use "cluster" (in the cluster) or "docker" (a container on the Docker host, for kind)`);
-            }
-            const known = Object.fromEntries(Object.entries(values).filter(([, v]) => isKnownDeep(v)));
-            if (mode === "cluster") planClusterRegistry(planInput(args, known));
-            else planDockerRegistry(known, auth);
+            checkMode(args, mode);
+            planFor(mode, args, Object.fromEntries(Object.entries(values).filter(([, v]) => isKnownDeep(v))));
             validateRegistryUsers("users", knownUsers(args.users, auth), auth);
         });
         super(`kaniko-builder:index:${COMPONENT}`, name, {}, opts);
@@ -243,21 +229,11 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
             .apply((u) => withComponent(COMPONENT, name, () => validateRegistryUsers("users", u, auth)));
         const publish = args.publishLocalRegistryHosting ?? true;
 
-        let plan: pulumi.Output<RegistryPlan | DockerPlan>;
-        let context: pulumi.Output<string>;
-        if (mode === "cluster") {
-            const clusterPlan = resolved.apply((v) => withComponent(COMPONENT, name, () => planClusterRegistry(planInput(args, v))));
-            plan = clusterPlan;
-            context = pulumi.interpolate`cluster/${clusterPlan.input.namespace}/${clusterPlan.input.name}`;
-        } else {
-            const dockerPlan = resolved.apply((v) => withComponent(COMPONENT, name, () => planDockerRegistry(v, auth)));
-            plan = dockerPlan;
-            context = pulumi.interpolate`docker/${dockerPlan.containerName}`;
-        }
+        const plan = resolved.apply((v) => withComponent(COMPONENT, name, () => planFor(mode, args, v)));
         // Hashed once per credential and run; secret, like everything derived from a password.
-        const htpasswd = pulumi.secret(pulumi.all([users, context]).apply(([u, c]) => (auth ? htpasswdFile(u, c) : "")));
+        const htpasswd = pulumi.secret(pulumi.all([users, plan.identity]).apply(([u, id]) => (auth ? htpasswdFile(u, id) : "")));
         // With auth off the users' passwords are used nowhere, so nothing is derived from them.
-        const httpSecret = pulumi.secret(pulumi.all([users, context]).apply(([u, c]) => deriveHttpSecret(c, auth ? u : [])));
+        const httpSecret = pulumi.secret(pulumi.all([users, plan.identity]).apply(([u, id]) => deriveHttpSecret(id, auth ? u : [])));
 
         let hostsToml: pulumi.Output<string>;
         if (mode === "cluster") {
@@ -369,18 +345,19 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
     }
 
     private declareDocker(name: string, plan: pulumi.Output<DockerPlan>, htpasswd: pulumi.Output<string>, httpSecret: pulumi.Output<string>, auth: boolean): void {
-        const volume = new docker.Volume(`${name}-data`, { name: pulumi.interpolate`${plan.containerName}-data` }, { parent: this });
-        const image = new docker.RemoteImage(`${name}-image`, { name: plan.image, keepLocally: true }, { parent: this });
+        const input = plan.input;
+        const volume = new docker.Volume(`${name}-data`, { name: pulumi.interpolate`${input.containerName}-data` }, { parent: this });
+        const image = new docker.RemoteImage(`${name}-image`, { name: input.image, keepLocally: true }, { parent: this });
         const uploads: pulumi.Input<docker.types.input.ContainerUpload>[] = [{ file: REGISTRY_PATHS.config, content: plan.configYaml }];
         if (auth) uploads.push({ file: REGISTRY_PATHS.htpasswd, content: htpasswd });
         new docker.Container(
             name,
             {
-                name: plan.containerName,
+                name: input.containerName,
                 image: image.imageId,
                 restart: "always",
-                ports: [{ internal: REGISTRY_PORT, external: plan.hostPort, ip: "127.0.0.1", protocol: "tcp" }],
-                networksAdvanced: [{ name: plan.dockerNetwork, aliases: [plan.containerName] }],
+                ports: [{ internal: REGISTRY_PORT, external: input.hostPort, ip: "127.0.0.1", protocol: "tcp" }],
+                networksAdvanced: [{ name: input.dockerNetwork, aliases: [input.containerName] }],
                 volumes: [{ volumeName: volume.name, containerPath: REGISTRY_PATHS.data }],
                 uploads,
                 envs: [pulumi.interpolate`REGISTRY_HTTP_SECRET=${httpSecret}`],

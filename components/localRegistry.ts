@@ -24,6 +24,8 @@ export const REGISTRY_PATHS = {
     htpasswd: "/auth/htpasswd",
     data: "/var/lib/registry",
 };
+/** The htpasswd realm unless one is given. */
+export const DEFAULT_REALM = "kaniko-builder registry";
 /** bcrypt cost of the htpasswd entries (the registry's and htpasswd's usual 10). */
 export const BCRYPT_COST = 10;
 
@@ -413,6 +415,8 @@ export function registryGcCronJob(p: RegistryPlanInput & { garbageCollectionSche
 /** What the registry arguments render to, before any password is read. */
 export interface RegistryPlan extends RegistryAddresses {
     input: RegistryPlanInput;
+    /** Which registry this is (`cluster/<namespace>/<name>`): part of the derived salts and secrets. */
+    identity: string;
     configYaml: string;
     executorFlags: string[];
     /** Where containerd's hosts.toml for the push host goes on each node. */
@@ -439,6 +443,7 @@ export function planClusterRegistry(p: RegistryPlanInput): RegistryPlan {
     const addresses = clusterRegistryAddresses(p);
     return {
         input: p,
+        identity: `cluster/${p.namespace}/${p.name}`,
         ...addresses,
         configYaml: registryConfigYaml({ auth: p.auth, realm: p.realm, deleteEnabled: true }),
         executorFlags: insecureRegistryFlags(addresses.pushHost),
@@ -471,4 +476,64 @@ export function validateSchedule(field: string, schedule: string) {
     if (!macro.test(schedule) && (fields.length !== 5 || !fields.every((f) => /^[0-9*/,\-A-Za-z?]+$/.test(f)))) {
         throw new InvalidInputError(field, `${quote(schedule)} is not a cron schedule`, "use five fields, e.g. \"0 3 * * 0\" (Sundays at 03:00), or a macro such as \"@weekly\"");
     }
+}
+
+/** Everything the Docker-host registry is declared from, resolved. */
+export interface DockerPlanInput {
+    containerName: string;
+    dockerNetwork: string;
+    hostPort: number;
+    image: string;
+    auth: boolean;
+    realm: string;
+    help: string;
+}
+
+/** What the Docker-host registry renders to. */
+export interface DockerPlan extends RegistryAddresses {
+    input: DockerPlanInput;
+    /** Which registry this is (`docker/<container>`): part of the derived salts and secrets. */
+    identity: string;
+    hostFromOutside: string;
+    configYaml: string;
+    executorFlags: string[];
+    containerdHostsTomlPath: string;
+    containerdHostsToml: string;
+    localRegistryHostingYaml: string;
+}
+
+/** Checks a Docker container or network name (what `docker run --name` and `docker network create` accept). */
+export function validateDockerName(field: string, value: unknown, example: string): string {
+    if (typeof value !== "string" || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(value)) {
+        throw new InvalidInputError(field, `${quote(value)} is not a Docker name`, `use letters, digits, '_', '.' and '-', e.g. ${quote(example)}`);
+    }
+    return value;
+}
+
+/**
+ * Checks the Docker-host registry's arguments and renders its addresses and files, as kind's
+ * local-registry guide lays them out: pods push `<container>:5000` on the kind network, nodes and
+ * the host use `localhost:<hostPort>`. Pure.
+ */
+export function planDockerRegistry(p: DockerPlanInput): DockerPlan {
+    validateDockerName("containerName", p.containerName, "kind-registry");
+    validateDockerName("dockerNetwork", p.dockerNetwork, "kind");
+    validateHostPort("hostPort", p.hostPort);
+    validateImage("image", p.image);
+    validateRealm(p.realm);
+    const pushHost = `${p.containerName.toLowerCase()}:${REGISTRY_PORT}`;
+    const pullHost = `localhost:${p.hostPort}`;
+    return {
+        input: p,
+        identity: `docker/${p.containerName}`,
+        pushHost,
+        pullHost,
+        hostFromOutside: pullHost,
+        configYaml: registryConfigYaml({ auth: p.auth, realm: p.realm, deleteEnabled: true }),
+        executorFlags: insecureRegistryFlags(pushHost),
+        // Nodes pull localhost:<hostPort>/..., which containerd maps to the container on the kind network.
+        containerdHostsTomlPath: `/etc/containerd/certs.d/${pullHost}/hosts.toml`,
+        containerdHostsToml: containerdHostsToml(pullHost, pushHost),
+        localRegistryHostingYaml: localRegistryHostingYaml({ host: pullHost, hostFromContainerRuntime: pullHost, hostFromClusterNetwork: pushHost, help: p.help }),
+    };
 }

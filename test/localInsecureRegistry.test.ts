@@ -290,7 +290,11 @@ describe("bad input fails at preview time, naming the field", () => {
         ["invalid namespace", { namespace: "-ci" }, /LocalInsecureRegistry "registry": namespace "-ci"/],
         ["unknown mode", { mode: "kind" }, /LocalInsecureRegistry "registry": mode is "kind"\. Fix: use "cluster"/],
         ["docker host port", { mode: "docker", hostPort: 70000 }, /LocalInsecureRegistry "registry": hostPort 70000 is not a TCP port/],
-        ["docker container name", { mode: "docker", containerName: "kind registry" }, /LocalInsecureRegistry "registry": containerName "kind registry" is not a Docker container name/],
+        ["docker container name", { mode: "docker", containerName: "kind registry" }, /LocalInsecureRegistry "registry": containerName "kind registry" is not a Docker name/],
+        ["docker network name", { mode: "docker", dockerNetwork: "kind/net" }, /LocalInsecureRegistry "registry": dockerNetwork "kind\/net" is not a Docker name/],
+        ["docker realm", { mode: "docker", realm: 'a "quoted" realm' }, /LocalInsecureRegistry "registry": realm /],
+        ["a cluster-only argument in docker mode", { mode: "docker", nodePort: 30500 }, /nodePort is given, but only cluster mode uses it and mode is "docker"\. Fix: leave it out, or set mode: "cluster"/],
+        ["a docker-only argument in cluster mode", { hostPort: 5001 }, /hostPort is given, but only docker mode uses it and mode is "cluster"\. Fix: leave it out, or set mode: "docker"/],
     ])("%s (before anything is registered)", (_title, args, message) => {
         expect(() => new LocalInsecureRegistry("registry", { users: USERS, ...args })).toThrow(message);
         expect(mocks.resources).toHaveLength(0);

@@ -17,7 +17,8 @@ const mode = config.get("mode") ?? "docker";
 
 const registry = new LocalInsecureRegistry("dev-registry", {
     mode,
-    namespace: "jenkins",
+    // cluster mode: the registry's namespace; a Docker-host registry has none
+    namespace: mode === "cluster" ? "jenkins" : undefined,
     users: [{ username: "kaniko", password: config.requireSecret("registryPassword") }],
     // cluster mode: nodes pull localhost:30500/...; docker mode: nodes pull localhost:5001/...
     nodePort: mode === "cluster" ? 30500 : undefined,
