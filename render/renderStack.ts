@@ -1,0 +1,302 @@
+/**
+ * Renders what a Pulumi stack program would create, without the Pulumi CLI or a cluster: the
+ * program runs in this process under the SDK's mock monitor (the same code `pulumi up` runs), every
+ * resource registration is recorded with its inputs, and the result becomes files a reviewer can
+ * read and a CI job can diff. Secret values are redacted unless asked for.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse, stringify } from "yaml";
+
+/** The key and value the SDK marks a secret with in serialized inputs. */
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** The project whose config keys the stack reads. */
+export const PROJECT = "kaniko-builder";
+/** Config keys the cluster-init stack reads as secrets (`config.requireSecret`). */
+export const STACK_SECRET_KEYS = ["registryPassword", "dockerConfigJson", "localRegistryPassword"];
+
+/** A config value as Pulumi passes it to a program: a string (objects as JSON). */
+export type ConfigMap = Record<string, string>;
+
+/** Thrown for a mistake in the render's own input (config file, flags). */
+export class RenderInputError extends Error {}
+
+/** The defaults of the project's config schema (Pulumi.yaml), as the Pulumi CLI applies them. */
+export function projectConfigDefaults(pulumiYaml: string): ConfigMap {
+    const project = parse(pulumiYaml) ?? {};
+    const out: ConfigMap = {};
+    for (const [key, spec] of Object.entries<any>(project.config ?? {})) {
+        const bare = bareKey(key);
+        if (bare === undefined) continue;
+        const value = typeof spec === "object" && spec !== null && !Array.isArray(spec) ? spec.default ?? spec.value : spec;
+        if (value !== undefined) out[bare] = configString(value);
+    }
+    return out;
+}
+
+/** `kaniko-builder:namespace` and `namespace` are the same key; other namespaces are not the stack's. */
+function bareKey(key: string): string | undefined {
+    const colon = key.indexOf(":");
+    if (colon < 0) return key;
+    return key.slice(0, colon) === PROJECT ? key.slice(colon + 1) : undefined;
+}
+
+function configString(value: unknown): string {
+    return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/**
+ * Reads a config file: a YAML (or JSON) map of keys to values, or a Pulumi stack settings file
+ * (`Pulumi.<stack>.yaml`, keys under `config:`). Encrypted values cannot be read without Pulumi.
+ */
+export function readConfigFile(file: string): ConfigMap {
+    let doc: any;
+    try {
+        doc = parse(fs.readFileSync(file, "utf8"));
+    } catch (e) {
+        throw new RenderInputError(`config file ${file}: ${(e as Error).message}`);
+    }
+    const map = doc && typeof doc === "object" && "config" in doc ? doc.config : doc;
+    if (map === null || map === undefined) return {};
+    if (typeof map !== "object" || Array.isArray(map)) {
+        throw new RenderInputError(`config file ${file}: expected a map of config keys to values`);
+    }
+    const out: ConfigMap = {};
+    for (const [key, value] of Object.entries<any>(map)) {
+        const bare = bareKey(key);
+        if (bare === undefined) {
+            throw new RenderInputError(`config file ${file}: ${key} is not a ${PROJECT} key; the stack reads only ${PROJECT}:<key>`);
+        }
+        if (value && typeof value === "object" && "secure" in value) {
+            throw new RenderInputError(
+                `config file ${file}: ${key} is encrypted (secure:), which only Pulumi can decrypt; give a stand-in value for the render (it is redacted anyway)`,
+            );
+        }
+        out[bare] = configString(value);
+    }
+    return out;
+}
+
+/** Parses `key=value` from the command line. */
+export function parseConfigFlag(flag: string): [string, string] {
+    const eq = flag.indexOf("=");
+    const key = eq > 0 ? bareKey(flag.slice(0, eq)) : undefined;
+    if (key === undefined || key === "") {
+        throw new RenderInputError(`--config ${JSON.stringify(flag)}: expected key=value with a ${PROJECT} key, e.g. namespace=jenkins`);
+    }
+    return [key, flag.slice(eq + 1)];
+}
+
+/** One resource the program registered, inputs as sent to the engine (secrets still marked). */
+export interface RegisteredResource {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+}
+
+export interface ProgramRun {
+    resources: RegisteredResource[];
+    /** The stack outputs, with secret ones marked. */
+    outputs: Record<string, { value: unknown; secret: boolean }>;
+}
+
+/** The outputs providers would report that programs read back (none of them secret). */
+function providerState(type: string, inputs: Record<string, any>): Record<string, any> {
+    if (type === "kubernetes:core/v1:Service") return { ...inputs, spec: { ...inputs.spec, clusterIP: "CLUSTER-IP" } };
+    if (type === "docker:index/remoteImage:RemoteImage") return { ...inputs, imageId: `${inputs.name}` };
+    return inputs;
+}
+
+/**
+ * Runs a stack program (a module whose exports are the stack outputs) under the mock monitor with
+ * the given config and waits until it has registered everything.
+ */
+export async function runStackProgram(programPath: string, config: ConfigMap, secretKeys: string[]): Promise<ProgramRun> {
+    const resources: RegisteredResource[] = [];
+    pulumi.runtime.setMocks(
+        {
+            newResource: (args) => {
+                resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+                return { id: `${args.name}-id`, state: providerState(args.type, args.inputs) };
+            },
+            call: (args) => args.inputs,
+        },
+        PROJECT,
+        "render",
+        false,
+    );
+    pulumi.runtime.setAllConfig(
+        Object.fromEntries(Object.entries(config).map(([k, v]) => [`${PROJECT}:${k}`, v])),
+        secretKeys.filter((k) => k in config).map((k) => `${PROJECT}:${k}`),
+    );
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const program: Record<string, unknown> = require(programPath);
+    const outputs: ProgramRun["outputs"] = {};
+    for (const [name, value] of Object.entries(program)) {
+        if (value === undefined) continue;
+        const output = pulumi.output(value);
+        outputs[name] = { value: await resolve(output), secret: await pulumi.isSecret(output) };
+    }
+    // Registrations trail the outputs they depend on by a few turns of the event loop.
+    for (let stable = 0, count = -1; stable < 5; ) {
+        await new Promise((r) => setTimeout(r, 10));
+        stable = resources.length === count ? stable + 1 : 0;
+        count = resources.length;
+    }
+    return { resources, outputs };
+}
+
+function resolve<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((res, rej) => {
+        output.apply((v) => {
+            res(v);
+            return v;
+        });
+        (output as any).promise?.().catch(rej);
+    });
+}
+
+/** What a redacted value looks like: its shape, never its content. */
+export function redactedPlaceholder(value: unknown): string {
+    if (Array.isArray(value)) return `<redacted: ${value.length} items>`;
+    if (typeof value === "object" && value !== null) return `<redacted: ${Object.keys(value).length} keys>`;
+    return "<redacted>";
+}
+
+const isWireSecret = (v: unknown): v is { value: unknown } => typeof v === "object" && v !== null && (v as any)[SECRET_SIG_KEY] === SECRET_SIG;
+
+/** Replaces every secret in serialized inputs by its placeholder, or by its value with `showSecrets`. */
+export function revealOrRedact(value: unknown, showSecrets: boolean): any {
+    if (isWireSecret(value)) {
+        const inner = revealOrRedact(value.value, true);
+        return showSecrets ? inner : redactedPlaceholder(inner);
+    }
+    if (Array.isArray(value)) return value.map((v) => revealOrRedact(v, showSecrets));
+    if (typeof value === "object" && value !== null) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revealOrRedact(v, showSecrets)]));
+    }
+    return value;
+}
+
+/**
+ * A Kubernetes Secret whose data is redacted keeps its keys, as `stringData` with a placeholder per
+ * key, so the manifest stays a valid object and a reviewer still sees which keys change.
+ */
+function redactSecretObject(inputs: Record<string, any>, showSecrets: boolean): Record<string, any> {
+    const object = revealOrRedact(inputs, showSecrets);
+    if (showSecrets || !isWireSecret(inputs.data)) return object;
+    const keys = Object.keys(revealOrRedact(inputs.data, true) ?? {});
+    const { data: _data, ...rest } = object;
+    return { ...rest, stringData: Object.fromEntries(keys.map((k) => [k, "<redacted>"])) };
+}
+
+/** The order `kubectl apply -f` should see objects in: what others refer to first. */
+const KIND_ORDER = ["Namespace", "ServiceAccount", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "CronJob"];
+
+export interface RenderedFile {
+    path: string;
+    content: string;
+}
+
+export interface Rendered {
+    files: RenderedFile[];
+    summary: string;
+}
+
+const yamlText = (value: unknown) => stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
+
+function fileSafe(s: string): string {
+    return s.replace(/[^A-Za-z0-9._-]+/g, "_");
+}
+
+/** Turns a program run into files: one manifest per Kubernetes object, all.yaml, Jenkins files, outputs, summary. */
+export function renderFiles(run: ProgramRun, o: { showSecrets: boolean; configSource: string }): Rendered {
+    const files: RenderedFile[] = [];
+    const kube: { kind: string; file: string; object: Record<string, any>; r: RegisteredResource }[] = [];
+    const other: { file: string; r: RegisteredResource }[] = [];
+    for (const r of run.resources) {
+        if (r.type.startsWith("kubernetes:")) {
+            const object = redactSecretObject(r.inputs, o.showSecrets);
+            const ns = object.metadata?.namespace ?? "_cluster";
+            kube.push({ kind: object.kind, object, r, file: `manifests/${fileSafe(ns)}-${object.kind.toLowerCase()}-${fileSafe(object.metadata?.name ?? r.name)}.yaml` });
+        } else if (!r.type.startsWith("kaniko-builder:")) {
+            const [pkg, , cls] = r.type.split(/[:/]/);
+            other.push({ r, file: `${pkg}/${(cls ?? r.type).toLowerCase().replace(/^.*:/, "")}-${fileSafe(r.name)}.yaml` });
+        }
+    }
+    const rank = (kind: string) => (KIND_ORDER.includes(kind) ? KIND_ORDER.indexOf(kind) : KIND_ORDER.length);
+    kube.sort((a, b) => rank(a.kind) - rank(b.kind) || (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+    other.sort((a, b) => (a.file < b.file ? -1 : 1));
+
+    for (const k of kube) files.push({ path: k.file, content: yamlText(k.object) });
+    files.push({ path: "all.yaml", content: kube.map((k) => yamlText(k.object)).join("---\n") });
+    for (const x of other) {
+        files.push({ path: x.file, content: yamlText({ type: x.r.type, name: x.r.name, inputs: revealOrRedact(x.r.inputs, o.showSecrets) }) });
+    }
+
+    // The Jenkins side, taken from the ConfigMap Jenkins loads (what it will really read).
+    for (const k of kube.filter((x) => x.kind === "ConfigMap")) {
+        for (const [key, value] of Object.entries<string>(k.object.data ?? {})) {
+            if (key.endsWith("-jcasc.yaml")) files.push({ path: `jenkins/${key}`, content: value });
+            if (key.endsWith("-pod.yaml.txt")) files.push({ path: `jenkins/${key.replace(/\.txt$/, "")}`, content: value });
+        }
+    }
+    const snippet = run.outputs.jenkinsfileSnippet;
+    if (snippet && typeof snippet.value === "string") {
+        files.push({ path: "jenkins/Jenkinsfile.snippet", content: snippet.secret && !o.showSecrets ? "<redacted>\n" : `${snippet.value}\n` });
+    }
+
+    const outputs = Object.fromEntries(
+        Object.keys(run.outputs)
+            .sort()
+            .map((name) => {
+                const { value, secret } = run.outputs[name];
+                return [name, secret && !o.showSecrets ? redactedPlaceholder(value) : value];
+            }),
+    );
+    files.push({ path: "outputs.yaml", content: yamlText(outputs) });
+
+    const rows = [
+        ...kube.map((k) => [k.r.type, k.object.metadata?.namespace ?? "", k.object.metadata?.name ?? k.r.name, k.file]),
+        ...other.map((x) => [x.r.type, "", x.r.name, x.file]),
+    ];
+    const components = run.resources.filter((r) => r.type.startsWith("kaniko-builder:")).map((r) => `${r.type.split(":")[2]} "${r.name}"`).sort();
+    const summary = [
+        `# What the stack would create`,
+        ``,
+        `Config: ${o.configSource}. Secrets: ${o.showSecrets ? "SHOWN (--show-secrets)" : "redacted"}.`,
+        `Components: ${components.join(", ") || "none"}.`,
+        ``,
+        `| # | Type | Namespace | Name | File |`,
+        `| --- | --- | --- | --- | --- |`,
+        ...rows.map((row, i) => `| ${i + 1} | ${row.map((c) => (c === "" ? "-" : `\`${c}\``)).join(" | ")} |`),
+        ``,
+        `Stack outputs: outputs.yaml.`,
+        ``,
+    ].join("\n");
+    files.push({ path: "summary.md", content: summary });
+    files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return { files, summary };
+}
+
+/** The file that marks a directory as this tool's output, so that it may be cleared before writing. */
+export const MARKER = ".kaniko-builder-render";
+
+/** Writes the files into `dir`, first removing an earlier render there (never any other directory). */
+export function writeRendered(dir: string, rendered: Rendered): void {
+    if (fs.existsSync(dir)) {
+        const entries = fs.readdirSync(dir);
+        if (entries.length > 0 && !entries.includes(MARKER)) {
+            throw new RenderInputError(`--out ${dir} exists and was not written by this tool; give an empty or new directory`);
+        }
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+    for (const file of [...rendered.files, { path: MARKER, content: "written by `npm start` (render/render.ts); the whole directory is replaced on each run\n" }]) {
+        const target = path.join(dir, file.path);
+        fs.mkdirSync(path.dirname(target), { recursive: true });
+        fs.writeFileSync(target, file.content);
+    }
+}
