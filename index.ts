@@ -3,7 +3,7 @@
  * Config keys (all in the `kaniko-builder` namespace) are described in Pulumi.yaml and README.md.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { KanikoPodTemplate, LocalInsecureRegistry, RegistryCredsSecret, RegistryLogin } from "./components";
+import { KanikoBuilder, RegistryLogin } from "./components";
 
 const config = new pulumi.Config();
 
@@ -26,18 +26,8 @@ const credHelpers = config.getObject<Record<string, string>>("credHelpers");
 
 // The optional plain-HTTP registry: "cluster" (in the cluster) or "docker" (on the Docker host, for kind).
 const localRegistryMode = optional("localRegistry");
-const localRegistry =
-    localRegistryMode === undefined
-        ? undefined
-        : new LocalInsecureRegistry("local-registry", {
-              mode: localRegistryMode,
-              namespace: localRegistryMode === "cluster" ? optional("namespace") : undefined,
-              users: [{ username: optional("localRegistryUsername") ?? "kaniko", password: config.requireSecret("localRegistryPassword") }],
-              nodePort: localRegistryMode === "cluster" ? config.getNumber("localRegistryNodePort") : undefined,
-              storageSize: localRegistryMode === "cluster" ? optional("localRegistryStorageSize") : undefined,
-          });
 
-if (registries.length === 0 && !hasDockerConfigJson && credHelpers === undefined && localRegistry === undefined) {
+if (registries.length === 0 && !hasDockerConfigJson && credHelpers === undefined && localRegistryMode === undefined) {
     throw new Error(
         "kaniko-builder: no registry credentials are configured. Set a login:\n" +
             "  pulumi config set registryServer docker.io\n" +
@@ -46,30 +36,40 @@ if (registries.length === 0 && !hasDockerConfigJson && credHelpers === undefined
             "or take them from an existing Docker login:\n" +
             "  pulumi config set --secret dockerConfigJson < ~/.docker/config.json\n" +
             "or use a credential helper (e.g. Amazon ECR):\n" +
-            "  pulumi config set --path 'credHelpers[\"<account>.dkr.ecr.<region>.amazonaws.com\"]' ecr-login",
+            "  pulumi config set --path 'credHelpers[\"<account>.dkr.ecr.<region>.amazonaws.com\"]' ecr-login\n" +
+            "or run the local registry (Kaniko then pushes there):\n" +
+            "  pulumi config set localRegistry cluster\n" +
+            "  pulumi config set --secret localRegistryPassword <password>",
     );
 }
 
-const creds = new RegistryCredsSecret("registrycreds", {
+const builder = new KanikoBuilder("kaniko-builder", {
     namespace: optional("namespace"),
     secretName: optional("secretName"),
     secretType: optional("secretType"),
-    // The local registry's login joins the others: Kaniko gets one config.json for all of them.
-    registries: localRegistry ? pulumi.all([pulumi.output(registries), localRegistry.logins]).apply(([r, l]) => [...r, ...l]) : registries,
+    registries,
     dockerConfigJson: hasDockerConfigJson ? config.requireSecret("dockerConfigJson") : undefined,
     credHelpers,
+    localRegistry:
+        localRegistryMode === undefined
+            ? undefined
+            : {
+                  mode: localRegistryMode,
+                  users: [{ username: optional("localRegistryUsername") ?? "kaniko", password: config.requireSecret("localRegistryPassword") }],
+                  nodePort: localRegistryMode === "cluster" ? config.getNumber("localRegistryNodePort") : undefined,
+                  storageSize: localRegistryMode === "cluster" ? optional("localRegistryStorageSize") : undefined,
+              },
+    podTemplate: {
+        label: optional("podTemplateLabel"),
+        registry: optional("registry"),
+        insecureRegistry: config.getBoolean("insecureRegistry") || undefined,
+        jenkinsReleaseName: optional("jenkinsReleaseName"),
+        jenkinsNamespace: optional("jenkinsNamespace"),
+    },
 });
-
-const podTemplate = new KanikoPodTemplate("kaniko", {
-    namespace: creds.namespace,
-    credentials: creds,
-    label: optional("podTemplateLabel"),
-    registry: optional("registry"),
-    insecureRegistry: config.getBoolean("insecureRegistry") || undefined,
-    localRegistry,
-    jenkinsReleaseName: optional("jenkinsReleaseName"),
-    jenkinsNamespace: optional("jenkinsNamespace"),
-});
+const creds = builder.credentials;
+const podTemplate = builder.podTemplate;
+const localRegistry = builder.localRegistry;
 
 /** The Secret Kaniko mounts at /kaniko/.docker. */
 export const secretName = creds.secretName;
@@ -84,13 +84,15 @@ export const dockerConfigJson = creds.dockerConfigJson;
 /** The Jenkins label of the Kaniko pod template (`agent { label '...' }`). */
 export const podTemplateLabel = podTemplate.label;
 /** The ConfigMap the Jenkins chart's sidecar loads (JCasC) and its namespace. */
-export const podTemplateConfigMap = pulumi.interpolate`${podTemplate.configMapNamespace}/${podTemplate.configMapName}`;
+export const podTemplateConfigMap = builder.podTemplateConfigMap;
 /** The Kaniko executor flags derived from the registry. */
 export const executorFlags = podTemplate.executorFlags;
 /** The lines to paste into a Jenkinsfile stage. */
 export const jenkinsfileSnippet = podTemplate.jenkinsfileSnippet;
 /** The raw agent pod YAML, for `agent { kubernetes { yaml ... } }`. */
 export const podYaml = podTemplate.podYaml;
+/** Where Kaniko pushes (the local registry, or the `registry` config), when there is one. */
+export const pushHost = builder.pushHost;
 /** The local registry, when one is configured: where Kaniko pushes, and what image fields use. */
 export const localRegistryPushHost = localRegistry?.pushHost;
 export const localRegistryPullHost = localRegistry?.pullHost;

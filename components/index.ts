@@ -27,3 +27,5 @@ export type { ContainerResources, EnvVar, ResourceQuantities } from "./podTempla
 export { LocalInsecureRegistry, REGISTRY_MODES } from "./localInsecureRegistry";
 export type { LocalInsecureRegistryArgs, RegistryUser } from "./localInsecureRegistry";
 export { DEFAULT_REGISTRY_IMAGE, containerdHostsToml, htpasswdFile, registryConfigYaml } from "./localRegistry";
+export { KanikoBuilder } from "./kanikoBuilder";
+export type { KanikoBuilderArgs } from "./kanikoBuilder";
