@@ -58,13 +58,14 @@ async function main(argv: string[]): Promise<number> {
     };
     const configSource = [
         "Pulumi.yaml defaults",
-        configFile ? path.relative(process.cwd(), configFile) + (useSample ? " (sample placeholders)" : "") : undefined,
+        // As typed (or the sample's path in the repository): the summary must not depend on where the checkout is.
+        useSample ? "render/sample-config.yaml (sample placeholders)" : options.configFile,
         options.config.length ? `${options.config.length} --config flag(s)` : undefined,
     ]
         .filter(Boolean)
         .join(" + ");
     if (useSample) {
-        process.stderr.write(`No config given: rendering with the sample config ${path.relative(process.cwd(), SAMPLE_CONFIG)}; pass --config-file or -c for yours.\n`);
+        process.stderr.write(`No config given: rendering with the sample config render/sample-config.yaml; pass --config-file or -c for yours.\n`);
     }
     if (options.showSecrets) {
         process.stderr.write("\n!!! --show-secrets: SECRET VALUES ARE WRITTEN IN PLAIN TEXT to " + options.out + ". Do not commit, upload or paste it. !!!\n\n");

@@ -116,7 +116,10 @@ describe("npm start (bin/render/render.js)", () => {
         const r = render(["--out", "sample"]);
         expect(r.stderr).toContain("No config given: rendering with the sample config");
         expect(r.status).toBe(0);
-        expect(r.stdout).toContain('Components: KanikoPodTemplate "kaniko", LocalInsecureRegistry "local-registry", RegistryCredsSecret "registrycreds".');
+        expect(r.stdout).toContain(
+            'Components: KanikoBuilder "kaniko-builder", KanikoPodTemplate "kaniko-builder-pod-template", LocalInsecureRegistry "kaniko-builder-local-registry", RegistryCredsSecret "kaniko-builder-registry-creds".',
+        );
+        expect(r.stdout).toContain("Config: Pulumi.yaml defaults + render/sample-config.yaml (sample placeholders).");
         expect(r.stdout + r.stderr + JSON.stringify(readTree(path.join(work, "sample")))).not.toMatch(/placeholder-not-a-real-token|placeholder-local-registry-password/);
     });
 
@@ -178,7 +181,7 @@ describe("npm start (bin/render/render.js)", () => {
         expect(parse(fs.readFileSync(path.join(work, "flags", "outputs.yaml"), "utf8")).localRegistryPullHost).toBe("localhost:30777");
 
         const bad = render(["-f", config(), "-c", "localRegistryNodePort=80", "--out", "bad"]);
-        expect(bad.stderr).toMatch(/LocalInsecureRegistry "local-registry": nodePort 80 is outside the NodePort range 30000-32767/);
+        expect(bad.stderr).toMatch(/LocalInsecureRegistry "kaniko-builder-local-registry": nodePort 80 is outside the NodePort range 30000-32767/);
         expect(bad.status).toBe(1);
         expect(fs.existsSync(path.join(work, "bad"))).toBe(false);
 
