@@ -3,7 +3,7 @@
  * Config keys (all in the `kaniko-builder` namespace) are described in Pulumi.yaml and README.md.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { KanikoBuilder, RegistryLogin } from "./components";
+import { KanikoBuilder, MOUNT_FILE_NAME, RegistryLogin } from "./components";
 
 const config = new pulumi.Config();
 
@@ -67,34 +67,29 @@ const builder = new KanikoBuilder("kaniko-builder", {
         jenkinsNamespace: optional("jenkinsNamespace"),
     },
 });
-const creds = builder.credentials;
-const podTemplate = builder.podTemplate;
-const localRegistry = builder.localRegistry;
-
 /** The Secret Kaniko mounts at /kaniko/.docker. */
-export const secretName = creds.secretName;
+export const secretName = builder.secretName;
 /** Its namespace: run the Jenkins agent pods there. */
-export const namespace = creds.namespace;
+export const namespace = builder.namespace;
 /** The Secret's data key holding config.json. */
-export const dataKey = creds.dataKey;
+export const dataKey = builder.dataKey;
 /** The file name to project the data key to inside the mounted volume. */
-export const mountFileName = creds.mountFileName;
+export const mountFileName: string = MOUNT_FILE_NAME;
 /** The encoded config.json (a secret: `pulumi stack output --show-secrets dockerConfigJson`). */
-export const dockerConfigJson = creds.dockerConfigJson;
+export const dockerConfigJson = builder.dockerConfigJson;
 /** The Jenkins label of the Kaniko pod template (`agent { label '...' }`). */
-export const podTemplateLabel = podTemplate.label;
+export const podTemplateLabel = builder.podTemplateLabel;
 /** The ConfigMap the Jenkins chart's sidecar loads (JCasC) and its namespace. */
 export const podTemplateConfigMap = builder.podTemplateConfigMap;
 /** The Kaniko executor flags derived from the registry. */
-export const executorFlags = podTemplate.executorFlags;
+export const executorFlags = builder.executorFlags;
 /** The lines to paste into a Jenkinsfile stage. */
-export const jenkinsfileSnippet = podTemplate.jenkinsfileSnippet;
+export const jenkinsfileSnippet = builder.jenkinsfileSnippet;
 /** The raw agent pod YAML, for `agent { kubernetes { yaml ... } }`. */
-export const podYaml = podTemplate.podYaml;
-/** Where Kaniko pushes (the local registry, or the `registry` config), when there is one. */
+export const podYaml = builder.podYaml;
+/** Where Kaniko pushes: the local registry's push host, or the `registry` config (none without either). */
 export const pushHost = builder.pushHost;
-/** The local registry, when one is configured: where Kaniko pushes, and what image fields use. */
-export const localRegistryPushHost = localRegistry?.pushHost;
-export const localRegistryPullHost = localRegistry?.pullHost;
+/** What image fields use to pull from the local registry, e.g. localhost:30500 (none without one). */
+export const pullHost = builder.pullHost;
 /** containerd's hosts.toml for nodes that pull by the push host (see README, "How nodes pull"). */
-export const localRegistryContainerdHostsToml = localRegistry?.containerdHostsToml;
+export const containerdHostsToml = builder.containerdHostsToml;

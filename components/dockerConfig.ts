@@ -57,7 +57,7 @@ export interface DockerConfigSources {
     credHelpers?: Record<string, string>;
 }
 
-/** What {@link buildDockerConfig} returns. */
+/** What `buildDockerConfig` returns. */
 export interface BuiltDockerConfig {
     /** The encoded `config.json`. Contains credentials: keep it secret. */
     json: string;

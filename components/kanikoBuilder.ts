@@ -1,12 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { KanikoPodTemplate, KanikoPodTemplateArgs } from "./kanikoPodTemplate";
+import { KanikoPodTemplate, KanikoPodTemplateSettings } from "./kanikoPodTemplate";
 import { LocalInsecureRegistry, LocalInsecureRegistryArgs } from "./localInsecureRegistry";
 import { RegistryCredsSecret, RegistryLogin } from "./registryCredsSecret";
 import { InvalidInputError, withComponent } from "./validation";
 
 const COMPONENT = "KanikoBuilder";
 
-/** The arguments of {@link KanikoBuilder}. */
+/** The arguments of `KanikoBuilder`. */
 export interface KanikoBuilderArgs {
     /** Namespace of the Jenkins agent pods and of the credentials Secret (and of the in-cluster registry). Default `default`. */
     namespace?: pulumi.Input<string>;
@@ -21,34 +21,32 @@ export interface KanikoBuilderArgs {
     /** The credentials Secret's type: `kubernetes.io/dockerconfigjson` (default) or `Opaque`. */
     secretType?: pulumi.Input<string>;
     /**
-     * A local plain-HTTP registry to run as well (see {@link LocalInsecureRegistry}); its login joins
+     * A local plain-HTTP registry to run as well (see `LocalInsecureRegistry`); its login joins
      * the credentials and the pod template pushes to it. `namespace` defaults to the one above in
      * cluster mode. Leave out for none.
      */
     localRegistry?: LocalInsecureRegistryArgs;
     /**
-     * The rest of the pod template's arguments (see {@link KanikoPodTemplate}): label, images,
+     * The rest of the pod template's arguments (see `KanikoPodTemplate`): label, images,
      * resources, registry, Jenkins release and namespace... The namespace, credentials and local
      * registry are wired here and must not be given again.
      */
-    podTemplate?: Omit<KanikoPodTemplateArgs, "namespace" | "credentials" | "localRegistry">;
+    podTemplate?: KanikoPodTemplateSettings;
 }
 
 /**
  * Everything a cluster needs for Jenkins to build images with Kaniko, in one line: a
- * {@link RegistryCredsSecret}, a {@link KanikoPodTemplate} that mounts it, and optionally a
- * {@link LocalInsecureRegistry} whose login joins the Secret and whose address and flags the
- * template uses. Built from the three public components only; each stays reachable as a property.
+ * `RegistryCredsSecret`, a `KanikoPodTemplate` that mounts it, and optionally a
+ * `LocalInsecureRegistry` whose login joins the Secret and whose address and flags the
+ * template uses. Built from the three public components only, with their outputs passed on (the
+ * children are not properties, so that the component's schema holds only values other Pulumi
+ * languages can read).
  */
 export class KanikoBuilder extends pulumi.ComponentResource {
-    /** The registry credentials Secret. */
-    public readonly credentials: RegistryCredsSecret;
-    /** The pod template and its ConfigMap. */
-    public readonly podTemplate: KanikoPodTemplate;
-    /** The local registry, when one was asked for. */
-    public readonly localRegistry?: LocalInsecureRegistry;
     /** The credentials Secret's name. */
     public readonly secretName: pulumi.Output<string>;
+    /** The Secret's data key holding config.json. */
+    public readonly dataKey: pulumi.Output<string>;
     /** The namespace of the agent pods and the Secret. */
     public readonly namespace: pulumi.Output<string>;
     /** The Jenkins label builds select the template with. */
@@ -67,6 +65,8 @@ export class KanikoBuilder extends pulumi.ComponentResource {
     public readonly pullHost: pulumi.Output<string | undefined>;
     /** The encoded config.json, a Pulumi secret. */
     public readonly dockerConfigJson: pulumi.Output<string>;
+    /** containerd's hosts.toml for the local registry (see LocalInsecureRegistry), undefined without one. */
+    public readonly containerdHostsToml: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: KanikoBuilderArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         withComponent(COMPONENT, name, () => {
@@ -80,13 +80,13 @@ export class KanikoBuilder extends pulumi.ComponentResource {
         super(`kaniko-builder:index:${COMPONENT}`, name, {}, opts);
         const parent = { parent: this };
 
+        let local: LocalInsecureRegistry | undefined;
         if (args.localRegistry !== undefined) {
             const mode = args.localRegistry.mode ?? "cluster";
             const namespace = args.localRegistry.namespace ?? (mode === "cluster" ? args.namespace : undefined);
-            this.localRegistry = new LocalInsecureRegistry(`${name}-local-registry`, { ...args.localRegistry, namespace }, parent);
+            local = new LocalInsecureRegistry(`${name}-local-registry`, { ...args.localRegistry, namespace }, parent);
         }
-        const local = this.localRegistry;
-        this.credentials = new RegistryCredsSecret(
+        const credentials = new RegistryCredsSecret(
             `${name}-registry-creds`,
             {
                 namespace: args.namespace,
@@ -99,24 +99,28 @@ export class KanikoBuilder extends pulumi.ComponentResource {
             },
             parent,
         );
-        this.podTemplate = new KanikoPodTemplate(
+        const podTemplate = new KanikoPodTemplate(
             `${name}-pod-template`,
-            { ...args.podTemplate, namespace: this.credentials.namespace, credentials: this.credentials, localRegistry: local },
+            { ...args.podTemplate, namespace: credentials.namespace, credentials, localRegistry: local },
             parent,
         );
 
-        this.secretName = this.credentials.secretName;
-        this.namespace = this.credentials.namespace;
-        this.dockerConfigJson = this.credentials.dockerConfigJson;
-        this.podTemplateLabel = this.podTemplate.label;
-        this.podTemplateConfigMap = pulumi.interpolate`${this.podTemplate.configMapNamespace}/${this.podTemplate.configMapName}`;
-        this.executorFlags = this.podTemplate.executorFlags;
-        this.jenkinsfileSnippet = this.podTemplate.jenkinsfileSnippet;
-        this.podYaml = this.podTemplate.podYaml;
+        this.secretName = credentials.secretName;
+        this.dataKey = credentials.dataKey;
+        this.namespace = credentials.namespace;
+        this.dockerConfigJson = credentials.dockerConfigJson;
+        this.podTemplateLabel = podTemplate.label;
+        this.podTemplateConfigMap = pulumi.interpolate`${podTemplate.configMapNamespace}/${podTemplate.configMapName}`;
+        this.executorFlags = podTemplate.executorFlags;
+        this.jenkinsfileSnippet = podTemplate.jenkinsfileSnippet;
+        this.podYaml = podTemplate.podYaml;
+        this.containerdHostsToml = local ? local.containerdHostsToml : pulumi.output(undefined);
         this.pushHost = local ? local.pushHost : pulumi.output(args.podTemplate?.registry);
         this.pullHost = local ? local.pullHost : pulumi.output(undefined);
         this.registerOutputs({
             secretName: this.secretName,
+            dataKey: this.dataKey,
+            containerdHostsToml: this.containerdHostsToml,
             namespace: this.namespace,
             dockerConfigJson: this.dockerConfigJson,
             podTemplateLabel: this.podTemplateLabel,

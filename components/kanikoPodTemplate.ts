@@ -17,25 +17,16 @@ import {
     validateTemplateNames,
 } from "./podTemplate";
 import { isKnownDeep } from "./inputs";
-import type { LocalInsecureRegistry } from "./localInsecureRegistry";
-import { RegistryCredsSecret } from "./registryCredsSecret";
 import { InvalidInputError, quote, withComponent } from "./validation";
 
 const COMPONENT = "KanikoPodTemplate";
 
-/** The arguments of {@link KanikoPodTemplate}. Every one is optional. */
-export interface KanikoPodTemplateArgs {
-    /** Namespace the agent pods run in; the registry credentials Secret must be there. Default `default`. */
-    namespace?: pulumi.Input<string>;
+/** The settings of a `KanikoPodTemplate` other than where it runs and what it is wired to (also `KanikoBuilder`'s `podTemplate`). */
+export interface KanikoPodTemplateSettings {
     /** The pod template's name in Jenkins. Default `kaniko`. */
     templateName?: pulumi.Input<string>;
     /** The Jenkins label builds select the template with (`agent { label 'kaniko' }`). Default: the template name. */
     label?: pulumi.Input<string>;
-    /**
-     * The registry credentials to mount at `/kaniko/.docker/config.json`. Its Secret's data key is
-     * projected to `config.json`, whatever the Secret type. Leave out to refer to a Secret by name.
-     */
-    credentials?: RegistryCredsSecret;
     /** Name of an existing Secret with the Docker `config.json`, when `credentials` is not given. Default `registrycreds`. */
     credentialsSecretName?: pulumi.Input<string>;
     /** The data key of that Secret holding `config.json`. Default `.dockerconfigjson` (use `config.json` for a generic Secret). */
@@ -84,12 +75,6 @@ export interface KanikoPodTemplateArgs {
     registry?: pulumi.Input<string>;
     /** The registry speaks plain HTTP: adds `--insecure-registry` and `--skip-tls-verify-registry` for its host only. Default false. */
     insecureRegistry?: pulumi.Input<boolean>;
-    /**
-     * A {@link LocalInsecureRegistry} to push to, instead of `registry` and `insecureRegistry`: its
-     * push host becomes the registry and its executor flags (plain HTTP for that host only) are
-     * used, so its address is never typed twice.
-     */
-    localRegistry?: LocalInsecureRegistry;
     /** Image repository name used in the Jenkinsfile snippet's `--destination`. Default `my-app`. */
     imageName?: pulumi.Input<string>;
     /** Helm release name of the Jenkins chart (its ConfigMap label and service names follow from it). Default `jenkins`. */
@@ -104,6 +89,43 @@ export interface KanikoPodTemplateArgs {
     jenkinsTunnel?: pulumi.Input<string>;
     /** Name of the ConfigMap. Default `jenkins-agent-<templateName>`. */
     configMapName?: pulumi.Input<string>;
+}
+
+/** A Secret holding a Docker config.json: what `RegistryCredsSecret` outputs. */
+export interface CredentialsRef {
+    /** The Secret's name. */
+    secretName: pulumi.Input<string>;
+    /** Its data key holding config.json (`.dockerconfigjson` or `config.json`). */
+    dataKey: pulumi.Input<string>;
+    /** Its namespace, checked against the pod template's (pods can only mount Secrets of their own). */
+    namespace?: pulumi.Input<string>;
+}
+
+/** A registry Kaniko pushes to over plain HTTP: what `LocalInsecureRegistry` outputs. */
+export interface LocalRegistryRef {
+    /** The address pods push to. */
+    pushHost: pulumi.Input<string>;
+    /** The executor flags the registry needs. */
+    executorFlags: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+/** The arguments of `KanikoPodTemplate`. Every one is optional. */
+export interface KanikoPodTemplateArgs extends KanikoPodTemplateSettings {
+    /** Namespace the agent pods run in; the registry credentials Secret must be there. Default `default`. */
+    namespace?: pulumi.Input<string>;
+    /**
+     * The registry credentials to mount at `/kaniko/.docker/config.json`: a `RegistryCredsSecret`
+     * (or its `secretName`, `dataKey` and `namespace`). Its Secret's data key is projected to
+     * `config.json`, whatever the Secret type. Leave out to refer to a Secret by name.
+     */
+    credentials?: CredentialsRef;
+    /**
+     * A `LocalInsecureRegistry` (or its `pushHost` and `executorFlags`) to push to, instead of
+     * `registry` and `insecureRegistry`: its
+     * push host becomes the registry and its executor flags (plain HTTP for that host only) are
+     * used, so its address is never typed twice.
+     */
+    localRegistry?: LocalRegistryRef;
 }
 
 /** All arguments, resolved to plain values, with the credentials reduced to name, key and namespace. */
@@ -296,7 +318,7 @@ export class KanikoPodTemplate extends pulumi.ComponentResource {
             }
         });
         // Check what is known now, before anything is registered; the rest is checked when it resolves.
-        const rest: Omit<KanikoPodTemplateArgs, "credentials" | "localRegistry"> & { registryFlags?: pulumi.Input<string[]> } = localRegistry
+        const rest: Omit<KanikoPodTemplateArgs, "credentials" | "localRegistry"> & { registryFlags?: pulumi.Input<pulumi.Input<string>[]> } = localRegistry
             ? { ...plain, registry: localRegistry.pushHost, registryFlags: localRegistry.executorFlags }
             : plain;
         const known = Object.fromEntries(

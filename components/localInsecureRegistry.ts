@@ -42,7 +42,7 @@ export interface RegistryUser {
     password: pulumi.Input<string>;
 }
 
-/** The arguments of {@link LocalInsecureRegistry}. */
+/** The arguments of `LocalInsecureRegistry`. */
 export interface LocalInsecureRegistryArgs {
     /**
      * `cluster` (default): a Deployment, Service and volume in the cluster. `docker`: a container on
@@ -177,7 +177,7 @@ function checkMode(args: LocalInsecureRegistryArgs, mode: string) {
 /**
  * A plain-HTTP registry (the CNCF distribution registry) that Kaniko pushes to and nodes pull from,
  * with its address declared once: `pushHost`, `pullHost`, the Kaniko flags and a login for
- * {@link RegistryCredsSecret} are outputs, so nothing is typed twice.
+ * `RegistryCredsSecret` are outputs, so nothing is typed twice.
  *
  * In `cluster` mode: Secret (htpasswd, http secret), ConfigMap (config.yml), PersistentVolumeClaim,
  * Deployment, Service (ClusterIP or NodePort), optionally a garbage-collection CronJob, and the

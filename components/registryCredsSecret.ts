@@ -60,7 +60,7 @@ export interface RegistryLogin {
     email?: pulumi.Input<string>;
 }
 
-/** The arguments of {@link RegistryCredsSecret}. Give at least one of `registries`, `dockerConfigJson` or `credHelpers`. */
+/** The arguments of `RegistryCredsSecret`. Give at least one of `registries`, `dockerConfigJson` or `credHelpers`. */
 export interface RegistryCredsSecretArgs {
     /** The namespace of the Secret: the one the Jenkins agent pods run in. Default `default`. */
     namespace?: pulumi.Input<string>;

@@ -19,7 +19,7 @@ export class InvalidInputError extends Error {
 }
 
 /**
- * Re-throws an {@link InvalidInputError} with the component's type and resource name in front,
+ * Re-throws an `InvalidInputError` with the component's type and resource name in front,
  * so a `pulumi preview` error says which component of which stack is wrong.
  */
 export function withComponent<T>(component: string, name: string, check: () => T): T {

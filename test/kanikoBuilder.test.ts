@@ -9,7 +9,7 @@ beforeEach(() => mocks.reset());
 async function create(args: ConstructorParameters<typeof KanikoBuilder>[1]) {
     const b = new KanikoBuilder("ci", args);
     await settle(b.podYaml, b.secretName, b.dockerConfigJson, b.podTemplateConfigMap);
-    if (b.localRegistry) await settle(b.localRegistry.logins, b.localRegistry.containerdHostsToml);
+    await settle(b.containerdHostsToml, b.pushHost);
     return b;
 }
 const sorted = (pairs: string[][]) => [...pairs].sort((a, b) => (a.join(" ") < b.join(" ") ? -1 : 1));
@@ -36,7 +36,7 @@ test("a login: the Secret and the template mounting it, children of the componen
     expect(await valueOf(b.pullHost)).toBeUndefined();
     expect(await pulumi.isSecret(b.dockerConfigJson)).toBe(true);
     expect(Object.keys(dockerConfigOf().auths)).toEqual(["ghcr.io"]);
-    expect(b.localRegistry).toBeUndefined();
+    expect(await valueOf(b.containerdHostsToml)).toBeUndefined();
 });
 
 test("with a local registry: its login joins the Secret, the template pushes to it, it lives in the namespace", async () => {

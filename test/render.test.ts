@@ -178,7 +178,7 @@ describe("npm start (bin/render/render.js)", () => {
     test("flags override the file; bad input stops with the component's message and no files", () => {
         const ok = render(["-f", config(), "-c", "localRegistryNodePort=30777", "--out", "flags"]);
         expect(ok.status).toBe(0);
-        expect(parse(fs.readFileSync(path.join(work, "flags", "outputs.yaml"), "utf8")).localRegistryPullHost).toBe("localhost:30777");
+        expect(parse(fs.readFileSync(path.join(work, "flags", "outputs.yaml"), "utf8")).pullHost).toBe("localhost:30777");
 
         const bad = render(["-f", config(), "-c", "localRegistryNodePort=80", "--out", "bad"]);
         expect(bad.stderr).toMatch(/LocalInsecureRegistry "kaniko-builder-local-registry": nodePort 80 is outside the NodePort range 30000-32767/);

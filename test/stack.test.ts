@@ -42,7 +42,7 @@ test("a login from config becomes the registrycreds Secret, with the stack outpu
     expect(await valueOf(stack.secretName)).toBe("registrycreds");
     expect(await valueOf(stack.namespace)).toBe("jenkins");
     expect(await valueOf(stack.dataKey)).toBe(".dockerconfigjson");
-    expect(await valueOf(stack.mountFileName)).toBe("config.json");
+    expect(stack.mountFileName).toBe("config.json");
     expect(await pulumi.isSecret(stack.dockerConfigJson)).toBe(true);
     expect(await pulumi.isSecret(stack.secretName)).toBe(false);
 });
@@ -109,9 +109,9 @@ test("localRegistry=cluster: the registry, its login in the Secret, the template
         { namespace: "ci", localRegistry: "cluster", localRegistryPassword: "local-pw", localRegistryNodePort: "30555", insecureRegistry: "false" },
         ["localRegistryPassword"],
     );
-    await settle(stack.localRegistryPushHost, stack.dockerConfigJson, stack.executorFlags, stack.localRegistryContainerdHostsToml);
-    expect(await valueOf(stack.localRegistryPushHost)).toBe("registry.ci.svc.cluster.local:5000");
-    expect(await valueOf(stack.localRegistryPullHost)).toBe("localhost:30555");
+    await settle(stack.pushHost, stack.dockerConfigJson, stack.executorFlags, stack.containerdHostsToml);
+    expect(await valueOf(stack.pushHost)).toBe("registry.ci.svc.cluster.local:5000");
+    expect(await valueOf(stack.pullHost)).toBe("localhost:30555");
     const credentials = mocks.ofType("kubernetes:core/v1:Secret").map((r) => unwrapSecrets(r.inputs)).find((x) => x.metadata.name === "registrycreds");
     const config = JSON.parse(Buffer.from(credentials.data[".dockerconfigjson"], "base64").toString());
     expect(config.auths["registry.ci.svc.cluster.local:5000"]).toMatchObject({ username: "kaniko", password: "local-pw" });
@@ -122,7 +122,7 @@ test("localRegistry=cluster: the registry, its login in the Secret, the template
         "--cache-repo=registry.ci.svc.cluster.local:5000/cache",
     ]);
     expect(mocks.ofType("kubernetes:apps/v1:Deployment")).toHaveLength(1);
-    expect(await valueOf(stack.localRegistryContainerdHostsToml)).toContain('[host."http://localhost:30555"]');
+    expect(await valueOf(stack.containerdHostsToml)).toContain('[host."http://localhost:30555"]');
     expect(JSON.stringify(mocks.ofType("kubernetes:core/v1:ConfigMap"))).not.toContain("local-pw");
 });
 
