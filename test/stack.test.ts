@@ -1,6 +1,6 @@
 /** The cluster-init stack program (index.ts), run under mocks with stack config. */
 import * as pulumi from "@pulumi/pulumi";
-import { recordResources, settle, unwrapSecrets, valueOf } from "./helpers/pulumiMocks";
+import { recordResources, settle, stackReferences, unwrapSecrets, valueOf } from "./helpers/pulumiMocks";
 
 // Each isolated load of the SDK adds an exit listener.
 process.setMaxListeners(50);
@@ -147,9 +147,9 @@ describe("examples/registry-creds (another stack importing the package)", () => 
     });
 });
 
-describe("examples/local-registry (a kind dev cluster)", () => {
+describe("examples/kind (a kind dev cluster)", () => {
     test("docker mode: the registry container, its login in the Secret, the template pushing to kind-registry:5000", async () => {
-        const stack = runStack({ registryPassword: "dev-pw" }, ["registryPassword"], "../examples/local-registry/index");
+        const stack = runStack({ registryPassword: "dev-pw" }, ["registryPassword"], "../examples/kind/index");
         await settle(stack.pushHost, stack.executorFlags, stack.containerdHostsToml);
         expect(await valueOf(stack.pushHost)).toBe("kind-registry:5000");
         expect(await valueOf(stack.pullHost)).toBe("localhost:5001");
@@ -158,5 +158,40 @@ describe("examples/local-registry (a kind dev cluster)", () => {
         expect(Object.keys(JSON.parse(Buffer.from(secret.data[".dockerconfigjson"], "base64").toString()).auths)).toEqual(["kind-registry:5000", "localhost:5001"]);
         expect(await valueOf(stack.executorFlags)).toContain("--insecure-registry=kind-registry:5000");
         expect(await valueOf(stack.jenkinsfileSnippet)).toContain("--destination=kind-registry:5000/my-app");
+    });
+});
+
+describe("examples/cluster-init (what a platform team copies)", () => {
+    test("the credentials, the template and the in-cluster registry with GC, in the jenkins namespace", async () => {
+        const stack = runStack({ localRegistryPassword: "pw", dockerHubUser: "me", dockerHubToken: "tok" }, ["localRegistryPassword", "dockerHubToken"], "../examples/cluster-init/index");
+        await settle(stack.pushHost, stack.dockerConfigJson, stack.jenkinsfileSnippet, stack.containerdHostsToml);
+        expect(await valueOf(stack.pushHost)).toBe("registry.jenkins.svc.cluster.local:5000");
+        expect(await valueOf(stack.pullHost)).toBe("localhost:30500");
+        expect(await pulumi.isSecret(stack.dockerConfigJson)).toBe(true);
+        expect(Object.keys(JSON.parse(await valueOf(stack.dockerConfigJson)).auths)).toEqual(["https://index.docker.io/v1/", "localhost:30500", "registry.jenkins.svc.cluster.local:5000"]);
+        expect(mocks.ofType("kubernetes:batch/v1:CronJob")).toHaveLength(1);
+    });
+});
+
+describe("examples/consumer (team templates from a StackReference)", () => {
+    test("one Secret and one template per team, pushing to the cluster-init registry; the config.json stays secret", async () => {
+        const configJson = JSON.stringify({ auths: { "registry.jenkins.svc.cluster.local:5000": { auth: Buffer.from("kaniko:pw").toString("base64") } } });
+        stackReferences["my-org/kaniko-cluster-init/prod"] = {
+            outputs: { dockerConfigJson: configJson, pushHost: "registry.jenkins.svc.cluster.local:5000" },
+            secretOutputNames: ["dockerConfigJson"],
+        };
+        const stack = runStack({ clusterInitStack: "my-org/kaniko-cluster-init/prod", teams: JSON.stringify(["team-a", "team-b"]) }, [], "../examples/consumer/index");
+        const templates = stack.templates as unknown as { team: string; label: pulumi.Output<string>; configMap: pulumi.Output<string> }[];
+        await settle(...templates.map((t) => t.configMap));
+        await settle(...templates.map((t) => t.label));
+        const secrets = mocks.ofType("kubernetes:core/v1:Secret");
+        expect(secrets.map((r) => unwrapSecrets(r.inputs).metadata.namespace).sort()).toEqual(["team-a", "team-b"]);
+        for (const r of secrets) expect(JSON.stringify(r.inputs)).toContain("1b47061264138c4ac30d75fd1eb44270");
+        const configMaps = mocks.ofType("kubernetes:core/v1:ConfigMap").map((r) => unwrapSecrets(r.inputs));
+        expect(configMaps.map((c) => `${c.metadata.namespace}/${c.metadata.name}`).sort()).toEqual(["jenkins/jenkins-agent-kaniko-team-a", "jenkins/jenkins-agent-kaniko-team-b"]);
+        const podYaml = configMaps.find((c) => c.metadata.name.endsWith("team-a")).data["jenkins-agent-kaniko-team-a-pod.yaml.txt"];
+        expect(podYaml).toContain("--insecure-registry=registry.jenkins.svc.cluster.local:5000");
+        expect(JSON.stringify(configMaps)).not.toContain(Buffer.from("kaniko:pw").toString("base64"));
+        expect(await valueOf(templates[1].label)).toBe("kaniko-team-b");
     });
 });

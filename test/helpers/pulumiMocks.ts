@@ -34,9 +34,14 @@ export function unwrapSecrets(value: any): any {
     return value;
 }
 
+/** Outputs of other stacks, by stack name, for programs that read them with a StackReference. */
+export const stackReferences: Record<string, { outputs: Record<string, unknown>; secretOutputNames?: string[] }> = {};
+
 /** What the providers would add to a resource's state on create: the outputs the components read. */
 export function providerOutputs(type: string, inputs: Record<string, any>): Record<string, any> {
     switch (type) {
+        case "pulumi:pulumi:StackReference":
+            return { ...inputs, outputs: {}, secretOutputNames: [], ...stackReferences[inputs.name] };
         case "kubernetes:core/v1:Service":
             return { ...inputs, spec: { ...inputs.spec, clusterIP: "10.96.0.50" } };
         case "docker:index/remoteImage:RemoteImage":

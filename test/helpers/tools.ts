@@ -17,6 +17,7 @@ export const TOOLS = {
     registry: { command: "docker-registry", debianPackage: "docker-registry" },
     htpasswd: { command: "htpasswd", debianPackage: "apache2-utils" },
     java: { command: "java", debianPackage: "default-jre-headless" },
+    shellcheck: { command: "shellcheck", debianPackage: "shellcheck" },
 } satisfies Record<string, Tool>;
 
 export function hasCommand(command: string): boolean {

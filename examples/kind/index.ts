@@ -3,9 +3,7 @@
  * credentials for it, and the Kaniko pod template pushing to it. The registry's address is written
  * nowhere: Kaniko's flags, the login and the template's REGISTRY all come from the component.
  *
- *   kind create cluster            # with containerd's config_path set, see README "How nodes pull"
- *   pulumi config set --secret registryPassword "$(openssl rand -base64 24)"
- *   pulumi up
+ *   ./demo.sh    # creates the kind cluster, runs `pulumi up`, builds with Kaniko, runs the image
  *
  * Set `mode` to `cluster` for a registry inside the cluster instead (NodePort 30500).
  */
@@ -40,3 +38,6 @@ export const containerdHostsTomlPath = registry.containerdHostsTomlPath;
 export const containerdHostsToml = registry.containerdHostsToml;
 export const executorFlags = template.executorFlags;
 export const jenkinsfileSnippet = template.jenkinsfileSnippet;
+/** The agent pod template, and the Secret it mounts (also the pull secret for pods running built images). */
+export const podYaml = template.podYaml;
+export const secretName = creds.secretName;
