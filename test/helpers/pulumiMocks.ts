@@ -40,8 +40,10 @@ export const stackReferences: Record<string, { outputs: Record<string, unknown>;
 /** What the providers would add to a resource's state on create: the outputs the components read. */
 export function providerOutputs(type: string, inputs: Record<string, any>): Record<string, any> {
     switch (type) {
-        case "pulumi:pulumi:StackReference":
-            return { ...inputs, outputs: {}, secretOutputNames: [], ...stackReferences[inputs.name] };
+        case "pulumi:pulumi:StackReference": {
+            const reference = stackReferences[inputs.name];
+            return { ...inputs, outputs: reference?.outputs ?? {}, secretOutputNames: reference?.secretOutputNames ?? [] };
+        }
         case "kubernetes:core/v1:Service":
             return { ...inputs, spec: { ...inputs.spec, clusterIP: "10.96.0.50" } };
         case "docker:index/remoteImage:RemoteImage":
