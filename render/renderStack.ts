@@ -10,8 +10,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse, stringify } from "yaml";
 
 /** The key and value the SDK marks a secret with in serialized inputs. */
-const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 /** The project whose config keys the stack reads. */
 export const PROJECT = "kaniko-builder";
@@ -166,7 +166,10 @@ export function redactedPlaceholder(value: unknown): string {
     return "<redacted>";
 }
 
-const isWireSecret = (v: unknown): v is { value: unknown } => typeof v === "object" && v !== null && (v as any)[SECRET_SIG_KEY] === SECRET_SIG;
+/** True if a serialized property is a secret. */
+export function isWireSecret(value: unknown): value is { value: unknown } {
+    return typeof value === "object" && value !== null && (value as any)[SECRET_SIG_KEY] === SECRET_SIG;
+}
 
 /** Replaces every secret in serialized inputs by its placeholder, or by its value with `showSecrets`. */
 export function revealOrRedact(value: unknown, showSecrets: boolean): any {

@@ -4,20 +4,16 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 
-/** The signature key and value the SDK uses to mark a secret in serialized properties. */
-export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
-export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+import { isWireSecret } from "../../render/renderStack";
+
+// The signature the SDK marks a secret with in serialized properties (the render redacts by it).
+export { SECRET_SIG, SECRET_SIG_KEY, isWireSecret } from "../../render/renderStack";
 
 export interface RecordedResource {
     type: string;
     name: string;
     /** Inputs as serialized for the engine: secrets appear as `{[SECRET_SIG_KEY]: SECRET_SIG, value}`. */
     inputs: Record<string, any>;
-}
-
-/** True if a serialized property is a secret. */
-export function isWireSecret(value: unknown): value is { value: unknown } {
-    return typeof value === "object" && value !== null && (value as any)[SECRET_SIG_KEY] === SECRET_SIG;
 }
 
 /** Removes secret wrappers from serialized inputs, giving the plain values. */
