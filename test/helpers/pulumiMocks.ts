@@ -3,7 +3,6 @@
  * as the engine would receive them (secrets still wrapped), so tests can assert on inputs and secrecy.
  */
 import * as pulumi from "@pulumi/pulumi";
-
 import { isWireSecret } from "../../render/renderStack";
 
 // The signature the SDK marks a secret with in serialized properties (the render redacts by it).
