@@ -162,7 +162,11 @@ export function goJsonMarshal(value: unknown): string {
 }
 
 /** Checks a login's user name: not empty, and without ':' (the `auth` field splits at the first colon). */
-export function validateUsername(field: string, username: unknown): string {
+/**
+ * Checks a registry user name. `showValue` quotes it in the message: only for values known to be
+ * plain (a user name may arrive as a Pulumi secret, or from a secret config.json).
+ */
+export function validateUsername(field: string, username: unknown, showValue = false): string {
     if (typeof username !== "string" || username.length === 0) {
         throw new InvalidInputError(field, "is empty", "give the registry user name (for ECR use credHelpers instead)");
     }
@@ -170,7 +174,7 @@ export function validateUsername(field: string, username: unknown): string {
     if (colon >= 0) {
         throw new InvalidInputError(
             field,
-            `contains ':' (at character ${colon + 1}); the auth field is split at the first colon, so the registry would see a different user`,
+            `${showValue ? `${quote(username)} ` : ""}contains ':' (at character ${colon + 1}); the auth field is split at the first colon, so the registry would see a different user`,
             "use the user name without ':' (tokens with ':' belong in password)",
         );
     }

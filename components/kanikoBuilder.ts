@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { KanikoPodTemplate, KanikoPodTemplateSettings } from "./kanikoPodTemplate";
-import { LocalInsecureRegistry, LocalInsecureRegistryArgs } from "./localInsecureRegistry";
-import { RegistryCredsSecret, RegistryLogin } from "./registryCredsSecret";
+import { KanikoPodTemplate, KanikoPodTemplateSettings, precheckKanikoPodTemplate } from "./kanikoPodTemplate";
+import { LocalInsecureRegistry, LocalInsecureRegistryArgs, precheckLocalInsecureRegistry } from "./localInsecureRegistry";
+import { RegistryCredsSecret, RegistryLogin, precheckRegistryCredsSecret } from "./registryCredsSecret";
 import { InvalidInputError, withComponent } from "./validation";
 
 const COMPONENT = "KanikoBuilder";
@@ -77,30 +77,44 @@ export class KanikoBuilder extends pulumi.ComponentResource {
                 }
             }
         });
+        // The children's arguments, checked as far as they are known before anything is registered.
+        const names = { local: `${name}-local-registry`, credentials: `${name}-registry-creds`, template: `${name}-pod-template` };
+        const localArgs = args.localRegistry && {
+            ...args.localRegistry,
+            namespace: args.localRegistry.namespace ?? ((args.localRegistry.mode ?? "cluster") === "cluster" ? args.namespace : undefined),
+        };
+        const credentialArgs = {
+            namespace: args.namespace,
+            secretName: args.secretName,
+            secretType: args.secretType,
+            registries: args.registries,
+            dockerConfigJson: args.dockerConfigJson,
+            credHelpers: args.credHelpers,
+        };
+        if (localArgs) precheckLocalInsecureRegistry(names.local, localArgs);
+        // With a local registry, its login is enough: "no credentials" cannot be decided yet.
+        precheckRegistryCredsSecret(names.credentials, localArgs ? { ...credentialArgs, registries: args.registries ?? [] } : credentialArgs);
+        const unknown = pulumi.output(undefined as any);
+        precheckKanikoPodTemplate(names.template, {
+            ...args.podTemplate,
+            namespace: args.namespace,
+            localRegistry: localArgs ? { pushHost: unknown, executorFlags: unknown } : undefined,
+        });
         super(`kaniko-builder:index:${COMPONENT}`, name, {}, opts);
         const parent = { parent: this };
 
-        let local: LocalInsecureRegistry | undefined;
-        if (args.localRegistry !== undefined) {
-            const mode = args.localRegistry.mode ?? "cluster";
-            const namespace = args.localRegistry.namespace ?? (mode === "cluster" ? args.namespace : undefined);
-            local = new LocalInsecureRegistry(`${name}-local-registry`, { ...args.localRegistry, namespace }, parent);
-        }
+        const local = localArgs ? new LocalInsecureRegistry(names.local, localArgs, parent) : undefined;
         const credentials = new RegistryCredsSecret(
-            `${name}-registry-creds`,
+            names.credentials,
             {
-                namespace: args.namespace,
-                secretName: args.secretName,
-                secretType: args.secretType,
+                ...credentialArgs,
                 // The local registry's logins join the others: Kaniko reads one config.json for all.
                 registries: local ? pulumi.all([pulumi.output(args.registries ?? []), local.logins]).apply(([r, l]) => [...r, ...l]) : args.registries,
-                dockerConfigJson: args.dockerConfigJson,
-                credHelpers: args.credHelpers,
             },
             parent,
         );
         const podTemplate = new KanikoPodTemplate(
-            `${name}-pod-template`,
+            names.template,
             { ...args.podTemplate, namespace: credentials.namespace, credentials, localRegistry: local },
             parent,
         );

@@ -263,6 +263,37 @@ export function renderKanikoPodTemplate(r: Resolved): RenderedPodTemplate {
 /** Values valid for any template, standing in for arguments not known yet (their own check waits until they resolve). */
 const STAND_INS: Partial<Resolved> = { registry: "registry.invalid" };
 
+/** The arguments with the local registry's address and flags in place of the reference to it. */
+function wiredArgs(args: KanikoPodTemplateArgs): Omit<KanikoPodTemplateArgs, "credentials" | "localRegistry"> & { registryFlags?: pulumi.Input<pulumi.Input<string>[]> } {
+    const { credentials: _credentials, localRegistry, ...plain } = args;
+    return localRegistry ? { ...plain, registry: localRegistry.pushHost, registryFlags: localRegistry.executorFlags } : plain;
+}
+
+/**
+ * Checks what is known of the arguments now, as the constructor does before it registers anything
+ * (and as `KanikoBuilder` does before it registers itself); the rest is checked when it resolves.
+ */
+export function precheckKanikoPodTemplate(name: string, args: KanikoPodTemplateArgs): void {
+    withComponent(COMPONENT, name, () => {
+        for (const field of ["registry", "insecureRegistry"] as const) {
+            if (args.localRegistry !== undefined && args[field] !== undefined) {
+                throw new InvalidInputError(field, "is given together with localRegistry", "leave it out: the registry's address and flags come from localRegistry");
+            }
+        }
+        if (args.credentials !== undefined && (args.credentialsSecretName !== undefined || args.credentialsDataKey !== undefined)) {
+            throw new InvalidInputError(
+                "credentialsSecretName",
+                "is given together with credentials",
+                "give either credentials (a RegistryCredsSecret) or credentialsSecretName/credentialsDataKey",
+            );
+        }
+        const known = Object.fromEntries(
+            Object.entries(wiredArgs(args)).map(([key, value]) => [key, isKnownDeep(value) ? value : STAND_INS[key as keyof Resolved]]),
+        ) as Resolved;
+        renderKanikoPodTemplate(known);
+    });
+}
+
 /**
  * The Jenkins agent pod template for building images with Kaniko: a JNLP agent container and a
  * Kaniko executor container with the registry credentials at `/kaniko/.docker/config.json`,
@@ -298,34 +329,10 @@ export class KanikoPodTemplate extends pulumi.ComponentResource {
     public readonly configMap: k8s.core.v1.ConfigMap;
 
     constructor(name: string, args: KanikoPodTemplateArgs = {}, opts?: pulumi.ComponentResourceOptions) {
-        const { credentials, localRegistry, ...plain } = args;
-        withComponent(COMPONENT, name, () => {
-            for (const field of ["registry", "insecureRegistry"] as const) {
-                if (localRegistry !== undefined && args[field] !== undefined) {
-                    throw new InvalidInputError(
-                        field,
-                        "is given together with localRegistry",
-                        "leave it out: the registry's address and flags come from localRegistry",
-                    );
-                }
-            }
-            if (credentials !== undefined && (args.credentialsSecretName !== undefined || args.credentialsDataKey !== undefined)) {
-                throw new InvalidInputError(
-                    "credentialsSecretName",
-                    "is given together with credentials",
-                    "give either credentials (a RegistryCredsSecret) or credentialsSecretName/credentialsDataKey",
-                );
-            }
-        });
-        // Check what is known now, before anything is registered; the rest is checked when it resolves.
-        const rest: Omit<KanikoPodTemplateArgs, "credentials" | "localRegistry"> & { registryFlags?: pulumi.Input<pulumi.Input<string>[]> } = localRegistry
-            ? { ...plain, registry: localRegistry.pushHost, registryFlags: localRegistry.executorFlags }
-            : plain;
-        const known = Object.fromEntries(
-            Object.entries(rest).map(([key, value]) => [key, isKnownDeep(value) ? value : STAND_INS[key as keyof Resolved]]),
-        ) as Resolved;
-        withComponent(COMPONENT, name, () => renderKanikoPodTemplate(known));
+        precheckKanikoPodTemplate(name, args);
         super(`kaniko-builder:index:${COMPONENT}`, name, {}, opts);
+        const { credentials } = args;
+        const rest = wiredArgs(args);
 
         const resolved: pulumi.Output<Resolved> = pulumi.output({
             ...rest,

@@ -174,6 +174,26 @@ function checkMode(args: LocalInsecureRegistryArgs, mode: string) {
     }
 }
 
+/** The arguments that are values (not switches that decide which resources exist). */
+function valueArgs(args: LocalInsecureRegistryArgs): Record<string, unknown> {
+    const { users: _users, mode: _mode, auth: _auth, persistence: _p, publishLocalRegistryHosting: _pub, ...values } = args;
+    return values;
+}
+
+/**
+ * Checks what is known of the arguments now, as the constructor does before it registers anything
+ * (and as `KanikoBuilder` does before it registers itself); the rest is checked when it resolves.
+ */
+export function precheckLocalInsecureRegistry(name: string, args: LocalInsecureRegistryArgs): void {
+    const mode = args.mode ?? "cluster";
+    const auth = args.auth ?? true;
+    withComponent(COMPONENT, name, () => {
+        checkMode(args, mode);
+        planFor(mode, args, Object.fromEntries(Object.entries(valueArgs(args)).filter(([, v]) => isKnownDeep(v))));
+        validateRegistryUsers("users", knownUsers(args.users, auth), auth, true);
+    });
+}
+
 /**
  * A plain-HTTP registry (the CNCF distribution registry) that Kaniko pushes to and nodes pull from,
  * with its address declared once: `pushHost`, `pullHost`, the Kaniko flags and a login for
@@ -212,15 +232,10 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
     public readonly localRegistryHosting: pulumi.Output<string>;
 
     constructor(name: string, args: LocalInsecureRegistryArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+        precheckLocalInsecureRegistry(name, args);
         const mode = args.mode ?? "cluster";
         const auth = args.auth ?? true;
-        const { users: _users, mode: _mode, auth: _auth, persistence: _p, publishLocalRegistryHosting: _pub, ...values } = args;
-        // Check what is known now, before anything is registered; the rest is checked when it resolves.
-        withComponent(COMPONENT, name, () => {
-            checkMode(args, mode);
-            planFor(mode, args, Object.fromEntries(Object.entries(values).filter(([, v]) => isKnownDeep(v))));
-            validateRegistryUsers("users", knownUsers(args.users, auth), auth);
-        });
+        const values = valueArgs(args);
         super(`kaniko-builder:index:${COMPONENT}`, name, {}, opts);
 
         const resolved = pulumi.output(values as Record<string, any>);

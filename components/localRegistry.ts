@@ -39,7 +39,9 @@ export interface RegistryUserValue {
  * Checks the users: at least one when auth is on, unique names, names without ':' or white space
  * (htpasswd splits at ':'), passwords of 1 to 72 bytes (bcrypt reads no more than 72).
  */
-export function validateRegistryUsers(field: string, users: unknown, authEnabled: boolean): RegistryUserValue[] {
+export function validateRegistryUsers(field: string, users: unknown, authEnabled: boolean, showValues = false): RegistryUserValue[] {
+    // User names are quoted only when known to be plain values: one may arrive as a Pulumi secret.
+    const shown = (name: string) => (showValues ? `${quote(name)} ` : "");
     if (users === undefined || users === null) users = [];
     if (!Array.isArray(users)) {
         throw new InvalidInputError(field, "is not a list", "give a list of {username, password}");
@@ -53,12 +55,12 @@ export function validateRegistryUsers(field: string, users: unknown, authEnabled
             throw new InvalidInputError(`${field}[${i}]`, "is not an object", "give {username, password}");
         }
         const u = user as Record<string, unknown>;
-        const username = validateUsername(`${field}[${i}].username`, u.username);
+        const username = validateUsername(`${field}[${i}].username`, u.username, showValues);
         if (/[\s\x00-\x1f\x7f]/.test(username)) {
-            throw new InvalidInputError(`${field}[${i}].username`, `${quote(username)} contains white space or control characters`, "use a user name without them");
+            throw new InvalidInputError(`${field}[${i}].username`, `${shown(username)}contains white space or control characters`, "use a user name without them");
         }
         if (seen.has(username)) {
-            throw new InvalidInputError(`${field}[${i}].username`, `${quote(username)} is also ${field}[${seen.get(username)}]'s name`, "give each user once");
+            throw new InvalidInputError(`${field}[${i}].username`, `${shown(username)}is also ${field}[${seen.get(username)}]'s name`, "give each user once");
         }
         seen.set(username, i);
         if (typeof u.password !== "string" || u.password.length === 0) {

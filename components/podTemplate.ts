@@ -13,6 +13,7 @@ import {
     validateEnvName,
     validateImage,
     validateJenkinsLabel,
+    validateLabels,
     validateNamespace,
     validateObjectName,
     validateQuantity,
@@ -267,6 +268,7 @@ export function buildKanikoPod(o: KanikoPodOptions): Record<string, unknown> {
         spec.automountServiceAccountToken = false;
     }
     spec.securityContext = { seccompProfile: { type: "RuntimeDefault" } };
+    if (o.nodeSelector !== undefined) validateLabels("nodeSelector", o.nodeSelector);
     if (o.nodeSelector && Object.keys(o.nodeSelector).length > 0) {
         spec.nodeSelector = Object.fromEntries(Object.keys(o.nodeSelector).sort().map((k) => [k, String(o.nodeSelector![k])]));
     }

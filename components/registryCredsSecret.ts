@@ -92,6 +92,11 @@ export interface RegistryCredsSecretArgs {
     secretType?: pulumi.Input<string>;
 }
 
+/** Checks what is known of the arguments now, as the constructor does before it registers anything. */
+export function precheckRegistryCredsSecret(name: string, args: RegistryCredsSecretArgs): void {
+    withComponent(COMPONENT, name, () => checkKnownArgs(args));
+}
+
 /**
  * Checks every argument that is already known (plain values), so a wrong field fails before any
  * resource is registered. Values that arrive as Outputs (Pulumi secrets, other resources'
@@ -107,14 +112,24 @@ function checkKnownArgs(args: RegistryCredsSecretArgs): void {
     if (args.secretType !== undefined && isKnown(args.secretType)) {
         secretDataKey("secretType", args.secretType);
     }
+    if (args.registries === undefined && args.dockerConfigJson === undefined && args.credHelpers === undefined) {
+        buildDockerConfig({}); // throws the message for "no credentials at all"
+    }
     if (Array.isArray(args.registries)) {
+        const seen = new Map<string, number>();
         args.registries.forEach((login, i) => {
             if (!isKnown(login) || typeof login !== "object" || login === null) {
                 return;
             }
             const l = login as RegistryLogin;
-            if (isKnown(l.server)) normalizeRegistryServer(`registries[${i}].server`, l.server);
-            if (isKnown(l.username)) validateUsername(`registries[${i}].username`, l.username);
+            if (isKnown(l.server)) {
+                const key = normalizeRegistryServer(`registries[${i}].server`, l.server);
+                if (seen.has(key)) {
+                    throw new InvalidInputError(`registries[${i}]`, `names the registry ${quote(key)} again (also in registries[${seen.get(key)}])`, "give each registry once");
+                }
+                seen.set(key, i);
+            }
+            if (isKnown(l.username)) validateUsername(`registries[${i}].username`, l.username, true);
             if (isKnown(l.email)) validateEmail(`registries[${i}].email`, l.email);
         });
     }
@@ -155,7 +170,7 @@ export class RegistryCredsSecret extends pulumi.ComponentResource {
     public readonly secret: k8s.core.v1.Secret;
 
     constructor(name: string, args: RegistryCredsSecretArgs, opts?: pulumi.ComponentResourceOptions) {
-        withComponent(COMPONENT, name, () => checkKnownArgs(args));
+        precheckRegistryCredsSecret(name, args);
         // No arguments are passed to super: they would be stored in the component's state, secrets included.
         super(`kaniko-builder:index:${COMPONENT}`, name, {}, opts);
 

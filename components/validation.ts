@@ -133,3 +133,22 @@ export function validateEnvName(field: string, value: unknown): string {
     }
     return value;
 }
+
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Checks Kubernetes labels (or a node selector): keys `[prefix/]name`, values of at most 63 characters. */
+export function validateLabels(field: string, labels: Record<string, unknown>): Record<string, string> {
+    for (const [key, value] of Object.entries(labels)) {
+        const slash = key.lastIndexOf("/");
+        const prefix = slash < 0 ? undefined : key.slice(0, slash);
+        const name = slash < 0 ? key : key.slice(slash + 1);
+        if (!LABEL_NAME.test(name) || (prefix !== undefined && (prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix)))) {
+            throw new InvalidInputError(field, `has the key ${quote(key)}, which is not a Kubernetes label key`, "use [prefix/]name with a DNS prefix and a name of at most 63 letters, digits, '-', '_' and '.'");
+        }
+        if (typeof value !== "string" || (value !== "" && !LABEL_NAME.test(value))) {
+            throw new InvalidInputError(`${field}[${quote(key)}]`, `${quote(value)} is not a Kubernetes label value`, "use at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit");
+        }
+    }
+    return labels as Record<string, string>;
+}

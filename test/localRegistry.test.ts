@@ -75,12 +75,13 @@ describe("validateRegistryUsers", () => {
         expect(() => validateRegistryUsers("users", undefined, true)).toThrow(/users is empty/);
         expect(validateRegistryUsers("users", [], false)).toEqual([]);
     });
-    test("duplicate user names are refused", () => {
-        expect(() => validateRegistryUsers("users", [USER, { ...USER, password: "x" }], true)).toThrow(/users\[1\]\.username "kaniko" is also users\[0\]'s name/);
+    test("duplicate user names are refused; the name is quoted only when known to be plain", () => {
+        expect(() => validateRegistryUsers("users", [USER, { ...USER, password: "x" }], true, true)).toThrow(/users\[1\]\.username "kaniko" is also users\[0\]'s name/);
+        expect(() => validateRegistryUsers("users", [USER, { ...USER, password: "x" }], true)).toThrow(/users\[1\]\.username is also users\[0\]'s name/);
     });
     test.each([
         [{ username: "a:b", password: "x" }, /users\[0\]\.username/],
-        [{ username: "a b", password: "x" }, /users\[0\]\.username "a b" contains white space/],
+        [{ username: "a b", password: "x" }, /users\[0\]\.username contains white space/],
         [{ username: "", password: "x" }, /users\[0\]\.username/],
         [{ username: "a", password: "" }, /users\[0\]\.password is empty/],
         [{ username: "a", password: "ü".repeat(37) }, /users\[0\]\.password is 74 bytes long; bcrypt uses at most 72/],

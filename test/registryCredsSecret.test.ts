@@ -153,7 +153,7 @@ describe("RegistryCredsSecret", () => {
             ["empty server", { registries: [{ server: "", username: "u", password: pulumi.secret("p") }] }, /registries\[0\]\.server is empty/],
             ["server with a path", { registries: [{ server: "ghcr.io/org", username: "u", password: pulumi.secret("p") }] }, /registries\[0\]\.server "ghcr.io\/org" has the path/],
             ["empty username", { registries: [{ server: "ghcr.io", username: "", password: pulumi.secret("p") }] }, /registries\[0\]\.username is empty/],
-            ["username with a colon", { registries: [{ server: "ghcr.io", username: "a:b", password: pulumi.secret("p") }] }, /registries\[0\]\.username contains ':'/],
+            ["username with a colon", { registries: [{ server: "ghcr.io", username: "a:b", password: pulumi.secret("p") }] }, /registries\[0\]\.username "a:b" contains ':'/],
             ["config.json not JSON", { dockerConfigJson: "not json" }, /dockerConfigJson is not valid JSON/],
             ["config.json with only credsStore", { dockerConfigJson: '{"credsStore":"desktop"}' }, /dockerConfigJson has no usable credentials\. Fix: .*"desktop"/],
             ["empty helper name", { credHelpers: { "ghcr.io": "" } }, /credHelpers\["ghcr.io"\] has the helper name ""/],
