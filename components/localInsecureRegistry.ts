@@ -19,6 +19,7 @@ import {
     planDockerRegistry,
     registryDeployment,
     registryGcCronJob,
+    registryNetworkPolicy,
     registryObjectNames,
     registryPvc,
     registryService,
@@ -83,6 +84,19 @@ export interface LocalInsecureRegistryArgs {
      * node), e.g. `0 3 * * 0`. None by default. Needs persistence; run it when nobody pushes.
      */
     garbageCollectionSchedule?: pulumi.Input<string>;
+    /**
+     * Add a NetworkPolicy that admits only the `allowedNamespaces` and the `nodeCidrs` to the
+     * registry (in-cluster mode). Default false. Must be known when the program runs.
+     */
+    networkPolicy?: boolean;
+    /** With `networkPolicy`: the namespaces whose pods (Kaniko) may push and pull. Default: the registry's namespace. */
+    allowedNamespaces?: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * With `networkPolicy`: the nodes' address ranges (e.g. `10.0.0.0/16`), so that a pull through
+     * the NodePort on one node reaches the registry pod on another. None by default: pulls then
+     * work on the registry pod's own node only (Kubernetes always admits a pod's own node).
+     */
+    nodeCidrs?: pulumi.Input<pulumi.Input<string>[]>;
     /** Publish the KEP-1755 ConfigMap `kube-public/local-registry-hosting`. Default true. Must be known when the program runs. */
     publishLocalRegistryHosting?: boolean;
     /** The `help` URL in that ConfigMap. */
@@ -136,6 +150,8 @@ function planInput(args: LocalInsecureRegistryArgs, values: Record<string, any>)
         resources: values.resources ?? DEFAULTS.resources,
         garbageCollectionSchedule: values.garbageCollectionSchedule,
         help: values.localRegistryHostingHelp ?? DEFAULTS.help,
+        allowedNamespaces: values.allowedNamespaces,
+        nodeCidrs: values.nodeCidrs,
     };
 }
 
@@ -158,7 +174,10 @@ function planFor(mode: string, args: LocalInsecureRegistryArgs, values: Record<s
 
 /** Arguments that only one mode reads: giving one in the other mode is a mistake worth naming. */
 const MODE_ONLY: Record<(typeof REGISTRY_MODES)[number], (keyof LocalInsecureRegistryArgs)[]> = {
-    cluster: ["namespace", "name", "persistence", "storageSize", "storageClassName", "nodePort", "hostFromOutside", "resources", "garbageCollectionSchedule"],
+    cluster: [
+        "namespace", "name", "persistence", "storageSize", "storageClassName", "nodePort", "hostFromOutside", "resources",
+        "garbageCollectionSchedule", "networkPolicy", "allowedNamespaces", "nodeCidrs",
+    ],
     docker: ["dockerNetwork", "containerName", "hostPort"],
 };
 
@@ -176,7 +195,7 @@ function checkMode(args: LocalInsecureRegistryArgs, mode: string) {
 
 /** The arguments that are values (not switches that decide which resources exist). */
 function valueArgs(args: LocalInsecureRegistryArgs): Record<string, unknown> {
-    const { users: _users, mode: _mode, auth: _auth, persistence: _p, publishLocalRegistryHosting: _pub, ...values } = args;
+    const { users: _users, mode: _mode, auth: _auth, persistence: _p, publishLocalRegistryHosting: _pub, networkPolicy: _np, ...values } = args;
     return values;
 }
 
@@ -189,6 +208,11 @@ export function precheckLocalInsecureRegistry(name: string, args: LocalInsecureR
     const auth = args.auth ?? true;
     withComponent(COMPONENT, name, () => {
         checkMode(args, mode);
+        for (const field of ["allowedNamespaces", "nodeCidrs"] as const) {
+            if (args[field] !== undefined && !args.networkPolicy) {
+                throw new InvalidInputError(field, "is given without networkPolicy: true", "set networkPolicy: true, or leave it out");
+            }
+        }
         planFor(mode, args, Object.fromEntries(Object.entries(valueArgs(args)).filter(([, v]) => isKnownDeep(v))));
         validateRegistryUsers("users", knownUsers(args.users, auth), auth, true);
     });
@@ -254,6 +278,10 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
         if (mode === "cluster") {
             const clusterPlan = plan as pulumi.Output<RegistryPlan>;
             const service = this.declareCluster(name, clusterPlan, htpasswd, httpSecret, auth, args.persistence ?? true, args.garbageCollectionSchedule !== undefined);
+            if (args.networkPolicy) {
+                const policy = clusterPlan.apply((p) => registryNetworkPolicy(p.input));
+                new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, { metadata: policy.metadata, spec: policy.spec }, { parent: this });
+            }
             // Without a NodePort, nodes reach the registry at the Service's ClusterIP.
             hostsToml = pulumi
                 .all([clusterPlan, service.spec.clusterIP])

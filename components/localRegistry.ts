@@ -221,6 +221,10 @@ export interface RegistryPlanInput {
     resources: ContainerResources;
     garbageCollectionSchedule?: string;
     help: string;
+    /** With a NetworkPolicy: the namespaces whose pods may reach the registry. */
+    allowedNamespaces?: string[];
+    /** With a NetworkPolicy: the nodes' address ranges, for pulls through the NodePort on another node. */
+    nodeCidrs?: string[];
 }
 
 /** The addresses of a registry, as each kind of client reaches it. */
@@ -414,6 +418,40 @@ export function registryGcCronJob(p: RegistryPlanInput & { garbageCollectionSche
     };
 }
 
+/** Checks an IPv4 or IPv6 CIDR, as a NetworkPolicy ipBlock takes it. */
+export function validateCidr(field: string, cidr: unknown): string {
+    const match = typeof cidr === "string" ? /^([0-9.]+|[0-9a-fA-F:]+)\/(\d{1,3})$/.exec(cidr) : null;
+    const ipv4 = match && /^\d{1,3}(\.\d{1,3}){3}$/.test(match[1]) && match[1].split(".").every((o) => Number(o) <= 255) && Number(match[2]) <= 32;
+    const ipv6 = match && match[1].includes(":") && Number(match[2]) <= 128;
+    if (!ipv4 && !ipv6) {
+        throw new InvalidInputError(field, `${quote(cidr)} is not a CIDR`, "give an address range such as \"10.0.0.0/16\" (the nodes' addresses)");
+    }
+    return cidr as string;
+}
+
+/**
+ * The NetworkPolicy that admits only what needs the registry: pods of the allowed namespaces (the
+ * build namespaces) and, for pulls through the NodePort that arrive from another node, the nodes'
+ * address ranges. Traffic from the registry pod's own node (kubelet's probes, a local NodePort
+ * pull) is always allowed by Kubernetes, whatever the policy.
+ */
+export function registryNetworkPolicy(p: RegistryPlanInput): Record<string, any> {
+    const from: Record<string, unknown>[] = [
+        { namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: [...(p.allowedNamespaces ?? [p.namespace])].sort() }] } },
+        ...(p.nodeCidrs ?? []).map((cidr) => ({ ipBlock: { cidr } })),
+    ];
+    return {
+        apiVersion: "networking.k8s.io/v1",
+        kind: "NetworkPolicy",
+        metadata: { name: p.name, namespace: p.namespace, labels: REGISTRY_LABELS(p.name) },
+        spec: {
+            podSelector: { matchLabels: SELECTOR(p.name) },
+            policyTypes: ["Ingress"],
+            ingress: [{ from, ports: [{ port: REGISTRY_PORT, protocol: "TCP" }] }],
+        },
+    };
+}
+
 /** What the registry arguments render to, before any password is read. */
 export interface RegistryPlan extends RegistryAddresses {
     input: RegistryPlanInput;
@@ -442,6 +480,8 @@ export function planClusterRegistry(p: RegistryPlanInput): RegistryPlan {
         validateSchedule("garbageCollectionSchedule", p.garbageCollectionSchedule);
     }
     checkResources("resources", p.resources);
+    (p.allowedNamespaces ?? []).forEach((ns, i) => validateNamespace(`allowedNamespaces[${i}]`, ns));
+    (p.nodeCidrs ?? []).forEach((cidr, i) => validateCidr(`nodeCidrs[${i}]`, cidr));
     const addresses = clusterRegistryAddresses(p);
     return {
         input: p,

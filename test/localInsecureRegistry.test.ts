@@ -180,6 +180,45 @@ describe("LocalInsecureRegistry, in-cluster mode", () => {
     });
 });
 
+describe("LocalInsecureRegistry, NetworkPolicy", () => {
+    test("admits the build namespaces and the nodes' ranges on port 5000 only; schema-valid", async () => {
+        await create("registry", { namespace: "ci", users: USERS, nodePort: 30500, networkPolicy: true, allowedNamespaces: ["team-b", "ci"], nodeCidrs: ["10.0.0.0/16"] });
+        const policy = one("kubernetes:networking.k8s.io/v1:NetworkPolicy");
+        expect(policy.metadata).toMatchObject({ name: "registry", namespace: "ci" });
+        expect(policy.spec).toEqual({
+            podSelector: { matchLabels: { "app.kubernetes.io/name": "registry", "app.kubernetes.io/instance": "registry" } },
+            policyTypes: ["Ingress"],
+            ingress: [
+                {
+                    from: [
+                        { namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["ci", "team-b"] }] } },
+                        { ipBlock: { cidr: "10.0.0.0/16" } },
+                    ],
+                    ports: [{ port: 5000, protocol: "TCP" }],
+                },
+            ],
+        });
+        expectSchemaValid(mocks.resources);
+    });
+
+    test("by default only the registry's own namespace; none without networkPolicy", async () => {
+        await create("registry", { namespace: "ci", users: USERS, networkPolicy: true });
+        expect(one("kubernetes:networking.k8s.io/v1:NetworkPolicy").spec.ingress[0].from).toEqual([
+            { namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["ci"] }] } },
+        ]);
+        mocks.reset();
+        await create("registry", { namespace: "ci", users: USERS });
+        expect(mocks.ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy")).toHaveLength(0);
+    });
+
+    test("bad ranges and settings without the policy are refused", () => {
+        expect(() => new LocalInsecureRegistry("r", { users: USERS, networkPolicy: true, nodeCidrs: ["10.0.0.0"] })).toThrow(/nodeCidrs\[0\] "10.0.0.0" is not a CIDR/);
+        expect(() => new LocalInsecureRegistry("r", { users: USERS, networkPolicy: true, nodeCidrs: ["300.0.0.0/8"] })).toThrow(/is not a CIDR/);
+        expect(() => new LocalInsecureRegistry("r", { users: USERS, allowedNamespaces: ["ci"] })).toThrow(/allowedNamespaces is given without networkPolicy: true/);
+        expect(() => new LocalInsecureRegistry("r", { users: USERS, networkPolicy: true, allowedNamespaces: ["CI"] })).toThrow(/allowedNamespaces\[0\] "CI"/);
+    });
+});
+
 describe("LocalInsecureRegistry, Docker-host mode", () => {
     test("a volume, the image, and a container on 127.0.0.1 in the kind network with config and htpasswd uploaded", async () => {
         const r = await create("registry", { mode: "docker", users: USERS });

@@ -29,7 +29,7 @@ beforeAll(async () => {
     const b = new KanikoBuilder("kaniko", {
         namespace: "jenkins",
         registries: [{ server: "docker.io", username: "me", password: pulumi.secret("hub-token") }],
-        localRegistry: { users: [{ username: "kaniko", password: pulumi.secret("pw") }], nodePort: 30500, garbageCollectionSchedule: "0 3 * * 0" },
+        localRegistry: { users: [{ username: "kaniko", password: pulumi.secret("pw") }], nodePort: 30500, garbageCollectionSchedule: "0 3 * * 0", networkPolicy: true },
         podTemplate: { serviceAccountName: undefined },
     });
     await settle(b.podYaml, b.containerdHostsToml, b.dockerConfigJson);
@@ -53,6 +53,7 @@ describe("the package's own resources", () => {
                 "kubernetes:core/v1:Secret",
                 "kubernetes:core/v1:Secret",
                 "kubernetes:core/v1:Service",
+                "kubernetes:networking.k8s.io/v1:NetworkPolicy",
             ].sort(),
         );
         for (const r of ours) {

@@ -28,7 +28,7 @@ const EXPECTED: Record<string, { inputs: string[]; outputs: string[] }> = {
         inputs: [
             "mode", "namespace", "name", "image", "auth", "users", "realm", "persistence", "storageSize", "storageClassName", "nodePort",
             "hostFromOutside", "resources", "garbageCollectionSchedule", "publishLocalRegistryHosting", "localRegistryHostingHelp",
-            "dockerNetwork", "containerName", "hostPort",
+            "dockerNetwork", "containerName", "hostPort", "networkPolicy", "allowedNamespaces", "nodeCidrs",
         ],
         outputs: ["pushHost", "pullHost", "hostFromOutside", "executorFlags", "logins", "configYaml", "containerdHostsTomlPath", "containerdHostsToml", "localRegistryHosting"],
     },
