@@ -1,6 +1,6 @@
 /** During `pulumi preview`, inputs that come from resources not created yet are unknown. */
 import * as pulumi from "@pulumi/pulumi";
-import { RegistryCredsSecret } from "../components";
+import { KanikoBuilder, KanikoPodTemplate, LocalInsecureRegistry, RegistryCredsSecret } from "../components";
 import { recordResources } from "./helpers/pulumiMocks";
 
 const mocks = recordResources({ preview: true });
@@ -38,4 +38,47 @@ test("known bad values are still refused during a preview, next to unknown ones"
                 registries: [{ server: "ghcr.io/org/repo", username: "u", password: pulumi.secret(unknownString()) }],
             }),
     ).toThrow(/registries\[0\]\.server "ghcr.io\/org\/repo" has the path/);
+});
+
+/** Waits until `count` resources of a type have reached the mock monitor. */
+async function registered(type: string, count = 1) {
+    for (let i = 0; i < 200 && mocks.ofType(type).length < count; i++) await new Promise((r) => setTimeout(r, 10));
+    return mocks.ofType(type);
+}
+
+test("KanikoPodTemplate with unknown namespace, registry, images and credentials: planned, not crashed", async () => {
+    mocks.reset();
+    new KanikoPodTemplate("kaniko-unknown", {
+        namespace: unknownString(),
+        registry: unknownString(),
+        kanikoImage: unknownString(),
+        credentials: { secretName: unknownString(), dataKey: unknownString(), namespace: unknownString() },
+        jenkinsNamespace: "jenkins",
+    });
+    const [cm] = await registered("kubernetes:core/v1:ConfigMap");
+    // the whole template is rendered from all inputs, so it is computed at `pulumi up`
+    expect(pulumi.isUnknown(cm.inputs.data)).toBe(true);
+});
+
+test("LocalInsecureRegistry with unknown users, namespace and node port: planned, not crashed", async () => {
+    mocks.reset();
+    new LocalInsecureRegistry("registry-unknown", {
+        namespace: unknownString(),
+        users: [{ username: unknownString(), password: pulumi.secret(unknownString()) }],
+        nodePort: pulumi.output(pulumi.unknown) as unknown as pulumi.Output<number>,
+    });
+    const [deployment] = await registered("kubernetes:apps/v1:Deployment");
+    expect(deployment).toBeDefined();
+    expect((await registered("kubernetes:core/v1:Secret"))[0].inputs.data).toBeDefined();
+});
+
+test("KanikoBuilder with an unknown namespace and unknown logins: all three planned", async () => {
+    mocks.reset();
+    new KanikoBuilder("builder-unknown", {
+        namespace: unknownString(),
+        registries: [{ server: unknownString(), username: unknownString(), password: pulumi.secret(unknownString()) }],
+        localRegistry: { users: [{ username: "kaniko", password: pulumi.secret(unknownString()) }], nodePort: 30500 },
+    });
+    expect(await registered("kubernetes:core/v1:Secret", 2)).toHaveLength(2);
+    expect(await registered("kubernetes:core/v1:ConfigMap", 3)).toHaveLength(3);
 });
