@@ -84,7 +84,23 @@ export function validateRegistryUsers(field: string, users: unknown, authEnabled
 export function htpasswdLine(user: RegistryUserValue, context: string, cost: number = BCRYPT_COST): string {
     const salt = createHmac("sha256", user.password).update(`kaniko-builder/htpasswd/v1\0${context}\0${user.username}`).digest().subarray(0, 16);
     const saltString = `$2y$${String(cost).padStart(2, "0")}$${bcrypt.encodeBase64(salt, 16)}`;
-    return `${user.username}:${bcrypt.hashSync(user.password, saltString)}`;
+    // bcrypt is slow on purpose (~70 ms at cost 10): hash each credential once per process, however
+    // many times a program (or a test, or a benchmark) declares the same registry user.
+    const key = createHash("sha256").update(`${saltString}\0${user.username}\0${user.password}`).digest("hex");
+    let hash = HASHES.get(key);
+    if (hash === undefined) {
+        hash = bcrypt.hashSync(user.password, saltString);
+        HASHES.set(key, hash);
+    }
+    return `${user.username}:${hash}`;
+}
+
+/** bcrypt hashes already computed, by a digest of salt, user and password (never the password itself). */
+const HASHES = new Map<string, string>();
+
+/** How many bcrypt hashes this process has computed (for tests and the benchmark). */
+export function bcryptHashCount(): number {
+    return HASHES.size;
 }
 
 /** The htpasswd file: one bcrypt line per user, sorted by user name. */

@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { KanikoBuilder, KanikoPodTemplate, LocalInsecureRegistry, RegistryCredsSecret } from "../components";
+import { clusterInitStack } from "../stack";
 import { recordResources } from "./helpers/pulumiMocks";
 
 const mocks = recordResources();
@@ -85,14 +86,14 @@ const CASES: Case[] = [
     { title: "wiring given twice", run: () => new KanikoBuilder("all", { podTemplate: { namespace: "x" } as any }), component: 'KanikoBuilder "all"', field: "podTemplate.namespace" },
 ];
 
-// The stack program (index.ts) with bad config: the same checks, reached through Pulumi config.
+// The cluster-init stack (stack.ts, what index.ts runs) with bad config: the same checks, reached through Pulumi config.
 function runStack(config: Record<string, string>, secretKeys: string[] = []) {
     return () => {
         pulumi.runtime.setAllConfig(
             Object.fromEntries(Object.entries(config).map(([k, v]) => [`kaniko-builder:${k}`, v])),
             secretKeys.map((k) => `kaniko-builder:${k}`),
         );
-        jest.isolateModules(() => require("../index"));
+        clusterInitStack();
     };
 }
 const STACK_CASES: Case[] = [

@@ -6,7 +6,6 @@ import { parse } from "yaml";
 import { KanikoPodTemplate, RegistryCredsSecret, renderKanikoPodTemplate } from "../components";
 import { validateK8sObject } from "./helpers/k8sSchema";
 import { recordResources, settle, unwrapSecrets, valueOf } from "./helpers/pulumiMocks";
-import { runComponent } from "./helpers/runComponent";
 
 const mocks = recordResources();
 beforeEach(() => mocks.reset());
@@ -138,28 +137,7 @@ describe("KanikoPodTemplate", () => {
 });
 
 describe("bad input that resolves later fails the run with a clear message", () => {
-    test("a bad label that arrives as an Output", () => {
-        const run = runComponent({
-            component: "KanikoPodTemplate",
-            name: "kaniko",
-            args: { namespace: "ci", label: "Bad Label" },
-            outputs: ["label"],
-        });
-        expect(run.stderr).toMatch(/KanikoPodTemplate "kaniko": label "Bad Label" is not a usable agent label/);
-        expect(run.status).toBe(3);
-    });
 
-    test("a Pulumi secret in the arguments is refused: the template is published in a ConfigMap", () => {
-        const run = runComponent({
-            component: "KanikoPodTemplate",
-            name: "kaniko",
-            args: { env: [{ name: "TOKEN", value: "do-not-publish-me" }] },
-            secrets: ["env.0.value"],
-        });
-        expect(run.stderr).toMatch(/KanikoPodTemplate "kaniko": args include a Pulumi secret, and the pod template is published in a ConfigMap/);
-        expect(run.status).toBe(3);
-        expect(run.stderr + run.stdout).not.toContain("do-not-publish-me");
-    });
 });
 
 test("examples/jenkins/inline-yaml/Jenkinsfile embeds exactly the default pod YAML", () => {

@@ -7,7 +7,6 @@ import { containerdHostsToml, garbageCollectScript } from "../components/localRe
 import { configJsonOf } from "./helpers/credsSecret";
 import { validateK8sObject } from "./helpers/k8sSchema";
 import { RecordedResource, isWireSecret, recordResources, settle, unwrapSecrets, valueOf } from "./helpers/pulumiMocks";
-import { runComponent } from "./helpers/runComponent";
 
 const mocks = recordResources();
 beforeEach(() => mocks.reset());
@@ -337,44 +336,5 @@ describe("bad input fails at preview time, naming the field", () => {
     ])("%s (before anything is registered)", (_title, args, message) => {
         expect(() => new LocalInsecureRegistry("registry", { users: USERS, ...args })).toThrow(message);
         expect(mocks.resources).toHaveLength(0);
-    });
-
-    test("duplicate user names that arrive as secrets fail the preview without printing the passwords", () => {
-        const run = runComponent({
-            component: "LocalInsecureRegistry",
-            name: "registry",
-            args: { users: [{ username: "kaniko", password: "first-secret-pw" }, { username: "kaniko", password: "second-secret-pw" }] },
-            secrets: ["users.0.password", "users.1.password", "users.1.username"],
-        });
-        // the user names were secrets too: the message names the field, not the value
-        expect(run.stderr).toMatch(/LocalInsecureRegistry "registry": users\[1\]\.username is also users\[0\]'s name/);
-        expect(run.status).toBe(3);
-        expect(run.stderr + run.stdout).not.toMatch(/first-secret-pw|second-secret-pw/);
-    });
-
-    test("a nodePort known only at deployment time is still checked when it resolves", () => {
-        const run = runComponent({
-            component: "LocalInsecureRegistry",
-            name: "registry",
-            args: { users: [{ username: "kaniko", password: "pw" }], nodePort: 40000 },
-            secrets: ["users.0.password"],
-            outputs: ["nodePort"],
-        });
-        expect(run.stderr).toMatch(/LocalInsecureRegistry "registry": nodePort 40000 is outside the NodePort range/);
-        expect(run.status).toBe(3);
-    });
-
-    test("a good configuration with secret passwords runs to the end in a preview", () => {
-        const run = runComponent({
-            component: "LocalInsecureRegistry",
-            name: "registry",
-            args: { namespace: "ci", users: [{ username: "kaniko", password: "good-secret-pw" }], nodePort: 30500 },
-            secrets: ["users.0.password"],
-        });
-        expect(run.stderr).toBe("");
-        expect(run.status).toBe(0);
-        const types = JSON.parse(run.stdout).map((r: RecordedResource) => r.type);
-        expect(types).toContain("kubernetes:apps/v1:Deployment");
-        expect(run.stdout).not.toContain("good-secret-pw");
     });
 });

@@ -8,6 +8,7 @@ import { parse as parseToml } from "smol-toml";
 import { parse } from "yaml";
 import {
     DEFAULT_REGISTRY_IMAGE,
+    bcryptHashCount,
     RegistryPlanInput,
     clusterRegistryAddresses,
     containerdHostsToml,
@@ -50,6 +51,15 @@ describe("htpasswd", () => {
         expect(salt(htpasswdLine({ ...USER, password: "other" }, "cluster/ci/registry"))).not.toBe(base);
         expect(salt(htpasswdLine({ ...USER, username: "other" }, "cluster/ci/registry"))).not.toBe(base);
         expect(salt(htpasswdLine(USER, "cluster/ci/registry2"))).not.toBe(base);
+    });
+
+    test("each credential is hashed once per process, however often it is declared", () => {
+        const before = bcryptHashCount();
+        const first = htpasswdLine({ username: "once", password: "only-once" }, "ctx", 4);
+        for (let i = 0; i < 5; i++) expect(htpasswdLine({ username: "once", password: "only-once" }, "ctx", 4)).toBe(first);
+        expect(bcryptHashCount()).toBe(before + 1);
+        htpasswdLine({ username: "once", password: "another" }, "ctx", 4);
+        expect(bcryptHashCount()).toBe(before + 2);
     });
 
     test("the file has one line per user, sorted, newline-terminated", () => {

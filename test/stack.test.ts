@@ -1,5 +1,6 @@
-/** The cluster-init stack program (index.ts), run under mocks with stack config. */
+/** The cluster-init stack (stack.ts, run by index.ts) and the example programs, under mocks with stack config. */
 import * as pulumi from "@pulumi/pulumi";
+import { clusterInitStack } from "../stack";
 import { recordResources, settle, stackReferences, unwrapSecrets, valueOf } from "./helpers/pulumiMocks";
 
 // Each isolated load of the SDK adds an exit listener.
@@ -8,23 +9,31 @@ process.setMaxListeners(50);
 const mocks = recordResources();
 beforeEach(() => mocks.reset());
 
-/** Runs a stack program (default: the cluster-init stack) with the given config, as `pulumi up` would. */
-function runStack(
-    config: Record<string, string>,
-    secretKeys: string[] = [],
-    program = "../index",
-    project = "kaniko-builder",
-): Record<string, pulumi.Output<any>> {
+/**
+ * Runs a stack with the given config, as `pulumi up` would: the cluster-init stack by default
+ * (called directly), or a program module (loaded afresh, as Pulumi loads it).
+ */
+function runStack(config: Record<string, string>, secretKeys: string[] = [], program?: string, project = "kaniko-builder"): Record<string, pulumi.Output<any>> {
     pulumi.runtime.setAllConfig(
         Object.fromEntries(Object.entries(config).map(([k, v]) => [`${project}:${k}`, v])),
         secretKeys.map((k) => `${project}:${k}`),
     );
+    if (program === undefined) return clusterInitStack() as unknown as Record<string, pulumi.Output<any>>;
     let stack: Record<string, pulumi.Output<any>> = {};
     jest.isolateModules(() => {
         stack = require(program);
     });
     return stack;
 }
+
+test("index.ts (what Pulumi.yaml runs) exports exactly the stack's outputs", async () => {
+    const fromIndex = runStack({ registryUsername: "u", registryPassword: "p" }, ["registryPassword"], "../index");
+    await settle(fromIndex.secretName, fromIndex.podYaml);
+    mocks.reset();
+    const direct = runStack({ registryUsername: "u", registryPassword: "p" }, ["registryPassword"]);
+    expect(Object.keys(fromIndex).sort()).toEqual(Object.keys(direct).sort());
+    expect(await valueOf(fromIndex.podYaml)).toBe(await valueOf(direct.podYaml));
+});
 
 test("a login from config becomes the registrycreds Secret, with the stack outputs a user needs", async () => {
     const stack = runStack(
