@@ -196,8 +196,20 @@ export function deriveExecutorFlags(options: {
         seen.add(flag);
         flags.push(flag);
     });
+    // Speed defaults a team may override with its own value in extraExecutorFlags.
+    for (const [name, flag] of Object.entries(DEFAULT_SPEED_FLAGS)) {
+        if (!options.extraFlags.some((f) => FLAG.exec(f)?.[1] === name)) flags.push(flag);
+    }
     return flags;
 }
+
+/**
+ * Executor flags set by default for speed, each overridable through extraExecutorFlags:
+ * `--snapshot-mode=redo` compares file metadata (mtime, size, mode, owner) instead of contents,
+ * "up to 50% faster than full, particularly if your project has a large number of files" (Kaniko's
+ * README), and still sees every file a build step rewrites.
+ */
+export const DEFAULT_SPEED_FLAGS: Record<string, string> = { "snapshot-mode": "--snapshot-mode=redo" };
 
 export function checkResources(field: string, resources: ContainerResources): ContainerResources {
     const out: ContainerResources = {};

@@ -90,7 +90,7 @@ describe("KanikoPodTemplate", () => {
     test("Outputs as arguments (e.g. another resource's) are rendered once they resolve", async () => {
         const t = await create("kaniko", { namespace: pulumi.output("ci"), registry: pulumi.output("ghcr.io/org") });
         expect(await valueOf(t.namespace)).toBe("ci");
-        expect(await valueOf(t.executorFlags)).toEqual(["--cache=true", "--cache-repo=ghcr.io/org/cache"]);
+        expect(await valueOf(t.executorFlags)).toEqual(["--cache=true", "--cache-repo=ghcr.io/org/cache", "--snapshot-mode=redo"]);
     });
 
     test("the same arguments give identical resource inputs every time", async () => {

@@ -305,6 +305,7 @@ describe("wiring into RegistryCredsSecret and KanikoPodTemplate", () => {
             "--skip-tls-verify-registry=registry.ci.svc.cluster.local:5000",
             "--cache=true",
             "--cache-repo=registry.ci.svc.cluster.local:5000/cache",
+            "--snapshot-mode=redo",
         ]);
         expect(await valueOf(template.jenkinsfileSnippet)).toContain("--destination=registry.ci.svc.cluster.local:5000/my-app");
     });

@@ -74,9 +74,9 @@ describe("the default pod", () => {
         expect(c.kaniko.resources).toEqual({ requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "2", memory: "4Gi" } });
     });
 
-    test("without a registry there are no derived flags and no REGISTRY variable", () => {
-        expect(t.executorFlags).toEqual([]);
-        expect(c.kaniko.env).toEqual([{ name: "KANIKO_EXECUTOR_FLAGS", value: "" }]);
+    test("without a registry only the speed default is set, and no REGISTRY variable", () => {
+        expect(t.executorFlags).toEqual(["--snapshot-mode=redo"]);
+        expect(c.kaniko.env).toEqual([{ name: "KANIKO_EXECUTOR_FLAGS", value: "--snapshot-mode=redo" }]);
     });
 
     test("names: template, label, cloud, ConfigMap and the chart sidecar's label", () => {
@@ -173,6 +173,7 @@ describe("registry wiring", () => {
             "--skip-tls-verify-registry=registry.kaniko.svc.cluster.local:5000",
             "--cache=true",
             "--cache-repo=registry.kaniko.svc.cluster.local:5000/cache",
+            "--snapshot-mode=redo",
         ]);
         const env = containers(t.podYaml).kaniko.env;
         expect(env).toEqual([
@@ -190,13 +191,14 @@ describe("registry wiring", () => {
 
     test("a TLS registry with a namespace: cache under the namespace, no insecure flags", () => {
         const t = renderKanikoPodTemplate({ registry: "ghcr.io/my-org", imageName: "team/app" });
-        expect(t.executorFlags).toEqual(["--cache=true", "--cache-repo=ghcr.io/my-org/cache"]);
+        expect(t.executorFlags).toEqual(["--cache=true", "--cache-repo=ghcr.io/my-org/cache", "--snapshot-mode=redo"]);
         expect(t.jenkinsfileSnippet).toContain("--destination=ghcr.io/my-org/team/app:\"$BUILD_NUMBER\"");
     });
 
     test("a base-image cache volume adds --cache-dir and a read-only PVC mount", () => {
-        const t = renderKanikoPodTemplate({ baseImageCacheClaimName: "kaniko-cache", extraExecutorFlags: ["--snapshot-mode=redo"] });
-        expect(t.executorFlags).toEqual(["--cache=true", "--cache-dir=/cache", "--snapshot-mode=redo"]);
+        const t = renderKanikoPodTemplate({ baseImageCacheClaimName: "kaniko-cache", extraExecutorFlags: ["--snapshot-mode=full"] });
+        // a speed default given in extraExecutorFlags replaces the default
+        expect(t.executorFlags).toEqual(["--cache=true", "--cache-dir=/cache", "--snapshot-mode=full"]);
         const pod = parse(t.podYaml);
         expect(pod.spec.volumes[1]).toEqual({ name: "kaniko-cache", persistentVolumeClaim: { claimName: "kaniko-cache", readOnly: true } });
         expect(containers(t.podYaml).kaniko.volumeMounts[1]).toEqual({ name: "kaniko-cache", mountPath: "/cache", readOnly: true });
@@ -225,6 +227,7 @@ describe("registry wiring", () => {
         expect(deriveExecutorFlags({ insecureRegistry: false, baseImageCache: false, extraFlags: ["--single-snapshot", "--cache-ttl=24h"] })).toEqual([
             "--single-snapshot",
             "--cache-ttl=24h",
+            "--snapshot-mode=redo",
         ]);
     });
 });

@@ -80,6 +80,7 @@ test("the Kaniko pod template is published next to the Secret, wired to it and t
         "--skip-tls-verify-registry=registry.example.com:5000",
         "--cache=true",
         "--cache-repo=registry.example.com:5000/cache",
+        "--snapshot-mode=redo",
     ]);
     expect(await valueOf(stack.jenkinsfileSnippet)).toContain("--destination=registry.example.com:5000/my-app");
     expect(await valueOf(stack.podYaml)).toContain("secretName: registrycreds");
@@ -129,6 +130,7 @@ test("localRegistry=cluster: the registry, its login in the Secret, the template
         "--skip-tls-verify-registry=registry.ci.svc.cluster.local:5000",
         "--cache=true",
         "--cache-repo=registry.ci.svc.cluster.local:5000/cache",
+        "--snapshot-mode=redo",
     ]);
     expect(mocks.ofType("kubernetes:apps/v1:Deployment")).toHaveLength(1);
     expect(await valueOf(stack.containerdHostsToml)).toContain('[host."http://localhost:30555"]');
