@@ -1,6 +1,5 @@
 /** The offline render (`npm start`): its pure parts. The CLI itself is tested in test/e2e/render.test.ts. */
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import {
     RenderInputError,
@@ -12,21 +11,13 @@ import {
     revealOrRedact,
 } from "../render/renderStack";
 import { SECRET_SIG, SECRET_SIG_KEY } from "./helpers/pulumiMocks";
+import { workDir } from "./helpers/workDir";
 
 const ROOT = path.resolve(__dirname, "..");
 const secret = (value: unknown) => ({ [SECRET_SIG_KEY]: SECRET_SIG, value });
 
-let work: string;
-beforeAll(() => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "kaniko-builder-render-"));
-});
-afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
-
-function writeFile(name: string, content: string): string {
-    const file = path.join(work, name);
-    fs.writeFileSync(file, content);
-    return file;
-}
+const dir = workDir("kaniko-builder-render-");
+const writeFile = dir.write;
 
 describe("config for the render", () => {
     test("the defaults are Pulumi.yaml's, as the Pulumi CLI applies them", () => {

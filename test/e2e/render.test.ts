@@ -4,30 +4,21 @@
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { parseAllDocuments, parse } from "yaml";
 import { validateK8sObject } from "../helpers/k8sSchema";
+import { workDir } from "../helpers/workDir";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
-let work: string;
-beforeAll(() => {
-    work = fs.mkdtempSync(path.join(os.tmpdir(), "kaniko-builder-render-"));
-});
-afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
-
-function writeFile(name: string, content: string): string {
-    const file = path.join(work, name);
-    fs.writeFileSync(file, content);
-    return file;
-}
+const dir = workDir("kaniko-builder-render-");
+const writeFile = dir.write;
 
 describe("npm start (bin/render/render.js)", () => {
     const PASSWORDS = { registryPassword: "dockerhub-token-7f3a9", localRegistryPassword: "local-registry-pw-c41e" };
 
     function render(args: string[]) {
-        const r = spawnSync(process.execPath, [path.join(ROOT, "bin", "render", "render.js"), ...args], { cwd: work, encoding: "utf8", timeout: 60_000 });
+        const r = spawnSync(process.execPath, [path.join(ROOT, "bin", "render", "render.js"), ...args], { cwd: dir.path, encoding: "utf8", timeout: 60_000 });
         return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     }
     const readTree = (dir: string): Record<string, string> =>
@@ -58,7 +49,7 @@ describe("npm start (bin/render/render.js)", () => {
             'Components: KanikoBuilder "kaniko-builder", KanikoPodTemplate "kaniko-builder-pod-template", LocalInsecureRegistry "kaniko-builder-local-registry", RegistryCredsSecret "kaniko-builder-registry-creds".',
         );
         expect(r.stdout).toContain("Config: Pulumi.yaml defaults + render/sample-config.yaml (sample placeholders).");
-        expect(r.stdout + r.stderr + JSON.stringify(readTree(path.join(work, "sample")))).not.toMatch(/placeholder-not-a-real-token|placeholder-local-registry-password/);
+        expect(r.stdout + r.stderr + JSON.stringify(readTree(path.join(dir.path, "sample")))).not.toMatch(/placeholder-not-a-real-token|placeholder-local-registry-password/);
     });
 
     test("byte-identical output across runs with the same inputs", () => {
@@ -67,16 +58,16 @@ describe("npm start (bin/render/render.js)", () => {
         const second = render(["-f", file, "--out", "run2"]);
         expect(first.status).toBe(0);
         expect(second.stdout.replace("run2", "run1")).toBe(first.stdout);
-        const a = readTree(path.join(work, "run1"));
+        const a = readTree(path.join(dir.path, "run1"));
         expect(Object.keys(a)).toEqual(
             expect.arrayContaining(["all.yaml", "summary.md", "outputs.yaml", "jenkins/Jenkinsfile.snippet", "jenkins/jenkins-agent-kaniko-jcasc.yaml", "jenkins/jenkins-agent-kaniko-pod.yaml"]),
         );
-        expect(readTree(path.join(work, "run2"))).toEqual(a);
+        expect(readTree(path.join(dir.path, "run2"))).toEqual(a);
     });
 
     test("redacted by default: no secret value in any file, in stdout or in stderr; Secrets keep their keys", () => {
         const r = render(["-f", config(), "--out", "redacted"]);
-        const tree = readTree(path.join(work, "redacted"));
+        const tree = readTree(path.join(dir.path, "redacted"));
         const everything = r.stdout + r.stderr + JSON.stringify(tree);
         for (const value of Object.values(PASSWORDS)) expect(everything).not.toContain(value);
         expect(everything).not.toContain(Buffer.from(`ci-bot:${PASSWORDS.registryPassword}`).toString("base64"));
@@ -88,9 +79,9 @@ describe("npm start (bin/render/render.js)", () => {
     });
 
     test("every manifest is a valid Kubernetes object (redacted and shown)", () => {
-        for (const [dir, extra] of [["valid-redacted", []], ["valid-shown", ["--show-secrets"]]] as const) {
-            expect(render(["-f", config(), "--out", dir, ...extra]).status).toBe(0);
-            const docs = parseAllDocuments(fs.readFileSync(path.join(work, dir, "all.yaml"), "utf8")).map((d) => d.toJSON());
+        for (const [out, extra] of [["valid-redacted", []], ["valid-shown", ["--show-secrets"]]] as const) {
+            expect(render(["-f", config(), "--out", out, ...extra]).status).toBe(0);
+            const docs = parseAllDocuments(fs.readFileSync(path.join(dir.path, out, "all.yaml"), "utf8")).map((d) => d.toJSON());
             expect(docs.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual([
                 "Secret/registry-auth",
                 "Secret/registrycreds",
@@ -108,7 +99,7 @@ describe("npm start (bin/render/render.js)", () => {
     test("--show-secrets writes them, and says so loudly", () => {
         const r = render(["-f", config(), "--out", "shown", "--show-secrets"]);
         expect(r.stderr).toMatch(/!!! --show-secrets: SECRET VALUES ARE WRITTEN IN PLAIN TEXT/);
-        const creds = parse(fs.readFileSync(path.join(work, "shown", "manifests/ci-secret-registrycreds.yaml"), "utf8"));
+        const creds = parse(fs.readFileSync(path.join(dir.path, "shown", "manifests/ci-secret-registrycreds.yaml"), "utf8"));
         const json = JSON.parse(Buffer.from(creds.data[".dockerconfigjson"], "base64").toString());
         expect(json.auths["https://index.docker.io/v1/"].password).toBe(PASSWORDS.registryPassword);
     });
@@ -116,12 +107,12 @@ describe("npm start (bin/render/render.js)", () => {
     test("flags override the file; bad input stops with the component's message and no files", () => {
         const ok = render(["-f", config(), "-c", "localRegistryNodePort=30777", "--out", "flags"]);
         expect(ok.status).toBe(0);
-        expect(parse(fs.readFileSync(path.join(work, "flags", "outputs.yaml"), "utf8")).pullHost).toBe("localhost:30777");
+        expect(parse(fs.readFileSync(path.join(dir.path, "flags", "outputs.yaml"), "utf8")).pullHost).toBe("localhost:30777");
 
         const bad = render(["-f", config(), "-c", "localRegistryNodePort=80", "--out", "bad"]);
         expect(bad.stderr).toMatch(/LocalInsecureRegistry "kaniko-builder-local-registry": nodePort 80 is outside the NodePort range 30000-32767/);
         expect(bad.status).toBe(1);
-        expect(fs.existsSync(path.join(work, "bad"))).toBe(false);
+        expect(fs.existsSync(path.join(dir.path, "bad"))).toBe(false);
 
         const notOurs = render(["-c", "aws:region=eu-west-1", "--out", "x"]);
         expect(notOurs.stderr).toMatch(/^render: --config "aws:region=eu-west-1": expected key=value with a kaniko-builder key/);
@@ -129,11 +120,11 @@ describe("npm start (bin/render/render.js)", () => {
     });
 
     test("it never clears a directory it did not write", () => {
-        fs.mkdirSync(path.join(work, "precious"));
-        fs.writeFileSync(path.join(work, "precious", "keep.txt"), "mine");
+        fs.mkdirSync(path.join(dir.path, "precious"));
+        fs.writeFileSync(path.join(dir.path, "precious", "keep.txt"), "mine");
         const r = render(["-f", config(), "--out", "precious"]);
         expect(r.stderr).toMatch(/--out precious exists and was not written by this tool/);
         expect(r.status).toBe(2);
-        expect(fs.readFileSync(path.join(work, "precious", "keep.txt"), "utf8")).toBe("mine");
+        expect(fs.readFileSync(path.join(dir.path, "precious", "keep.txt"), "utf8")).toBe("mine");
     });
 });
