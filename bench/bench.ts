@@ -19,7 +19,15 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { KanikoPodTemplate, LocalInsecureRegistry, RegistryCredsSecret } from "../components";
 import { bcryptHashCount } from "../components/localRegistry";
-import { PROJECT, STACK_SECRET_KEYS, isWireSecret, projectConfigDefaults, readConfigFile } from "../render/renderStack";
+import {
+    PROJECT,
+    RegisteredResource,
+    STACK_SECRET_KEYS,
+    isWireSecret,
+    projectConfigDefaults,
+    readConfigFile,
+    recordRegistrations,
+} from "../render/renderStack";
 import { clusterInitStack } from "../stack";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -27,29 +35,10 @@ const REPS = Number(process.env.BENCH_REPS ?? 40);
 const WARMUP = 5;
 const SCALES = [1, 10, 100, 500];
 
-interface Registered {
-    type: string;
-    name: string;
-    inputs: Record<string, any>;
-}
+type Registered = RegisteredResource;
 
 /** Installs a fresh mock monitor and returns the list it records into. */
-function monitor(): Registered[] {
-    const resources: Registered[] = [];
-    pulumi.runtime.setMocks(
-        {
-            newResource: (a) => {
-                resources.push({ type: a.type, name: a.name, inputs: a.inputs });
-                return { id: `${a.name}-id`, state: a.inputs };
-            },
-            call: (a) => a.inputs,
-        },
-        PROJECT,
-        "bench",
-        false,
-    );
-    return resources;
-}
+const monitor = () => recordRegistrations("bench");
 
 /** Resolves when `count` registrations have arrived (the program's work is done then). */
 async function registrations(resources: Registered[], count: number): Promise<void> {

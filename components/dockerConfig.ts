@@ -349,6 +349,11 @@ function sortedKeys<T>(record: Record<string, T>): Record<string, T> {
     return out;
 }
 
+/** The error for a registry given twice (`field` names it again; `first` named it before). */
+export function duplicateRegistryError(field: string, key: string, first: string): InvalidInputError {
+    return new InvalidInputError(field, `names the registry ${quote(key)} again (also in ${first})`, "give each registry once");
+}
+
 /**
  * Builds a Docker `config.json` from logins, an existing file and credential helpers, checking
  * every field. Registries may share one file; the same registry twice is an error. Keys are sorted,
@@ -364,7 +369,7 @@ export function buildDockerConfig(sources: DockerConfigSources): BuiltDockerConf
 
     const addAuth = (key: string, entry: DockerAuthEntry, field: string) => {
         if (key in auths) {
-            throw new InvalidInputError(field, `names the registry ${quote(key)} again (also in ${origin[key]})`, "give each registry once");
+            throw duplicateRegistryError(field, key, origin[key]);
         }
         auths[key] = entry;
         origin[key] = field;

@@ -25,7 +25,7 @@ import {
     registryService,
     validateRegistryUsers,
 } from "./localRegistry";
-import { isKnownDeep } from "./inputs";
+import { isKnown, isKnownDeep } from "./inputs";
 import { ContainerResources } from "./podTemplate";
 import { RegistryLogin } from "./registryCredsSecret";
 import { InvalidInputError, quote, withComponent } from "./validation";
@@ -126,12 +126,9 @@ function knownUsers(users: LocalInsecureRegistryArgs["users"], auth: boolean): u
     if (users === undefined) return [];
     if (!Array.isArray(users)) return isKnownDeep(users) ? users : auth ? [{ username: "stand-in", password: "x" }] : [];
     return users.map((u, i) => {
-        if (!isKnownDeep(u) && (pulumi.Output.isInstance(u) || u instanceof Promise)) return { username: `stand-in-${i}`, password: "x" };
+        if (!isKnown(u)) return { username: `stand-in-${i}`, password: "x" };
         const user = u as RegistryUser;
-        return {
-            username: isKnownDeep(user.username) ? user.username : `stand-in-${i}`,
-            password: isKnownDeep(user.password) ? user.password : "x",
-        };
+        return { username: isKnown(user.username) ? user.username : `stand-in-${i}`, password: isKnown(user.password) ? user.password : "x" };
     });
 }
 

@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { isKnown } from "./inputs";
 import {
     buildDockerConfig,
+    duplicateRegistryError,
     normalizeCredHelpers,
     normalizeRegistryServer,
     parseDockerConfigJson,
@@ -125,7 +126,7 @@ function checkKnownArgs(args: RegistryCredsSecretArgs): void {
             if (isKnown(l.server)) {
                 const key = normalizeRegistryServer(`registries[${i}].server`, l.server);
                 if (seen.has(key)) {
-                    throw new InvalidInputError(`registries[${i}]`, `names the registry ${quote(key)} again (also in registries[${seen.get(key)}])`, "give each registry once");
+                    throw duplicateRegistryError(`registries[${i}]`, key, `registries[${seen.get(key)}]`);
                 }
                 seen.set(key, i);
             }

@@ -111,10 +111,10 @@ function providerState(type: string, inputs: Record<string, any>): Record<string
 }
 
 /**
- * Runs a stack program (a module whose exports are the stack outputs) under the mock monitor with
- * the given config and waits until it has registered everything.
+ * Installs a fresh mock monitor (the SDK's, as unit tests use it) for the project and returns the
+ * list every resource registration is recorded into, inputs as the engine would receive them.
  */
-export async function runStackProgram(programPath: string, config: ConfigMap, secretKeys: string[]): Promise<ProgramRun> {
+export function recordRegistrations(stack: string): RegisteredResource[] {
     const resources: RegisteredResource[] = [];
     pulumi.runtime.setMocks(
         {
@@ -125,9 +125,18 @@ export async function runStackProgram(programPath: string, config: ConfigMap, se
             call: (args) => args.inputs,
         },
         PROJECT,
-        "render",
+        stack,
         false,
     );
+    return resources;
+}
+
+/**
+ * Runs a stack program (a module whose exports are the stack outputs) under the mock monitor with
+ * the given config and waits until it has registered everything.
+ */
+export async function runStackProgram(programPath: string, config: ConfigMap, secretKeys: string[]): Promise<ProgramRun> {
+    const resources = recordRegistrations("render");
     pulumi.runtime.setAllConfig(
         Object.fromEntries(Object.entries(config).map(([k, v]) => [`${PROJECT}:${k}`, v])),
         secretKeys.filter((k) => k in config).map((k) => `${PROJECT}:${k}`),
