@@ -5,6 +5,8 @@ module.exports = {
   testEnvironmentOptions: { globalsCleanup: "off" },
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
+  // The cluster tier runs on its own (npm run test:cluster, test/cluster/jest.config.js).
+  testPathIgnorePatterns: ["/node_modules/", "/test/cluster/"],
   transform: {
     "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2020", parser: { syntax: "typescript" } } }],
   },

@@ -136,13 +136,21 @@ export function recordRegistrations(stack: string): RegisteredResource[] {
  * the given config and waits until it has registered everything.
  */
 export async function runStackProgram(programPath: string, config: ConfigMap, secretKeys: string[]): Promise<ProgramRun> {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    return runStack(() => require(programPath), config, secretKeys);
+}
+
+/**
+ * Runs a stack program given as a function that declares the stack and returns its outputs
+ * (e.g. clusterInitStack), as runStackProgram does for a module.
+ */
+export async function runStack(declare: () => Record<string, unknown>, config: ConfigMap, secretKeys: string[]): Promise<ProgramRun> {
     const resources = recordRegistrations("render");
     pulumi.runtime.setAllConfig(
         Object.fromEntries(Object.entries(config).map(([k, v]) => [`${PROJECT}:${k}`, v])),
         secretKeys.filter((k) => k in config).map((k) => `${PROJECT}:${k}`),
     );
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const program: Record<string, unknown> = require(programPath);
+    const program = declare();
     const outputs: ProgramRun["outputs"] = {};
     for (const [name, value] of Object.entries(program)) {
         if (value === undefined) continue;
@@ -194,19 +202,90 @@ export function revealOrRedact(value: unknown, showSecrets: boolean): any {
 }
 
 /**
+ * A Docker config.json with every credential replaced by the placeholder and everything else kept:
+ * the registry hosts under `auths` (so a reviewer sees which logins change), `credHelpers` and
+ * `credsStore` (names of helper programs, no secrets). Undefined for text that is not such a file.
+ */
+export function redactDockerConfigJson(text: string): string | undefined {
+    let doc: unknown;
+    try {
+        doc = JSON.parse(text);
+    } catch {
+        return undefined;
+    }
+    if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return undefined;
+    const config = doc as Record<string, unknown>;
+    if (!("auths" in config) && !("credHelpers" in config) && !("credsStore" in config)) return undefined;
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(config).sort()) {
+        const value = config[key];
+        if (key === "auths" && typeof value === "object" && value !== null) {
+            out.auths = Object.fromEntries(Object.keys(value).sort().map((host) => [host, { auth: "<redacted>" }]));
+        } else if (key === "credHelpers" || key === "credsStore") {
+            out[key] = value;
+        } else {
+            out[key] = "<redacted>";
+        }
+    }
+    return JSON.stringify(out);
+}
+
+/**
  * A Kubernetes Secret whose data is redacted keeps its keys, as `stringData` with a placeholder per
- * key, so the manifest stays a valid object and a reviewer still sees which keys change.
+ * key, so the manifest stays a valid object and a reviewer still sees which keys change. A Docker
+ * config.json keeps its shape (valid JSON, which the API server checks for
+ * `kubernetes.io/dockerconfigjson`) with its credentials replaced: see redactDockerConfigJson.
  */
 function redactSecretObject(inputs: Record<string, any>, showSecrets: boolean): Record<string, any> {
     const object = revealOrRedact(inputs, showSecrets);
     if (showSecrets || !isWireSecret(inputs.data)) return object;
-    const keys = Object.keys(revealOrRedact(inputs.data, true) ?? {});
+    const data: Record<string, string> = revealOrRedact(inputs.data, true) ?? {};
     const { data: _data, ...rest } = object;
-    return { ...rest, stringData: Object.fromEntries(keys.map((k) => [k, "<redacted>"])) };
+    const placeholder = (value: string) => redactDockerConfigJson(Buffer.from(value, "base64").toString("utf8")) ?? "<redacted>";
+    return { ...rest, stringData: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, placeholder(v)])) };
 }
 
 /** The order `kubectl apply -f` should see objects in: what others refer to first. */
 const KIND_ORDER = ["Namespace", "ServiceAccount", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "CronJob"];
+
+/** Namespaces every cluster has (the API server creates them): never part of namespaces.yaml. */
+const SYSTEM_NAMESPACES = ["default", "kube-node-lease", "kube-public", "kube-system"];
+
+/** Where the pod templates inside JCasC ConfigMaps run their agent pods (the template's, else the cloud's namespace). */
+export function agentNamespaces(objects: Record<string, any>[]): string[] {
+    const found = new Set<string>();
+    for (const o of objects.filter((x) => x.kind === "ConfigMap")) {
+        for (const [key, text] of Object.entries<string>(o.data ?? {})) {
+            if (!key.endsWith("-jcasc.yaml")) continue;
+            for (const cloud of parse(text)?.jenkins?.clouds ?? []) {
+                for (const template of cloud?.kubernetes?.templates ?? []) {
+                    const ns = template?.namespace ?? cloud.kubernetes.namespace;
+                    if (typeof ns === "string") found.add(ns);
+                }
+            }
+        }
+    }
+    return [...found].sort();
+}
+
+/**
+ * The Namespaces the objects need and a bare cluster lacks (`namespaces.yaml`): not objects the
+ * stack creates (they usually exist already, e.g. the Jenkins chart's), so apart from all.yaml.
+ * Namespaces that agent pods run in enforce the Pod Security level the agent pod meets, baseline;
+ * applying the file to an existing namespace only adds that label.
+ */
+export function namespacesNeeded(objects: Record<string, any>[]): Record<string, any>[] {
+    const agents = agentNamespaces(objects);
+    const used = objects.map((o) => o.metadata?.namespace).filter((n): n is string => typeof n === "string" && !SYSTEM_NAMESPACES.includes(n));
+    // A system namespace is listed only to carry the agents' label (e.g. agents in `default`).
+    return [...new Set([...agents, ...used])]
+        .sort()
+        .map((name) => ({
+            apiVersion: "v1",
+            kind: "Namespace",
+            metadata: { name, ...(agents.includes(name) ? { labels: { "pod-security.kubernetes.io/enforce": "baseline" } } : {}) },
+        }));
+}
 
 export interface RenderedFile {
     path: string;
@@ -245,6 +324,8 @@ export function renderFiles(run: ProgramRun, o: { showSecrets: boolean; configSo
 
     for (const k of kube) files.push({ path: k.file, content: yamlText(k.object) });
     files.push({ path: "all.yaml", content: kube.map((k) => yamlText(k.object)).join("---\n") });
+    const namespaces = namespacesNeeded(kube.map((k) => k.object));
+    files.push({ path: "namespaces.yaml", content: namespaces.map((n) => yamlText(n)).join("---\n") });
     for (const x of other) {
         files.push({ path: x.file, content: yamlText({ type: x.r.type, name: x.r.name, inputs: revealOrRedact(x.r.inputs, o.showSecrets) }) });
     }

@@ -7,6 +7,7 @@ import {
     parseConfigFlag,
     projectConfigDefaults,
     readConfigFile,
+    redactDockerConfigJson,
     redactedPlaceholder,
     revealOrRedact,
 } from "../render/renderStack";
@@ -67,5 +68,28 @@ describe("redaction", () => {
         const inputs = { a: "plain", b: secret("hunter2"), c: [secret({ x: "1", y: secret("2") })] };
         expect(revealOrRedact(inputs, false)).toEqual({ a: "plain", b: "<redacted>", c: ["<redacted: 2 keys>"] });
         expect(revealOrRedact(inputs, true)).toEqual({ a: "plain", b: "hunter2", c: [{ x: "1", y: "2" }] });
+    });
+});
+
+describe("redactDockerConfigJson", () => {
+    test("keeps hosts, helpers and the JSON shape; replaces every credential", () => {
+        const config = {
+            credsStore: "desktop",
+            auths: { "ghcr.io": { auth: "dTpw", username: "u", password: "p" }, "a.example:5000": { identitytoken: "t" } },
+            credHelpers: { "1.dkr.ecr.eu-west-1.amazonaws.com": "ecr-login" },
+            HttpHeaders: { "X-Token": "secret-header" },
+        };
+        const out = redactDockerConfigJson(JSON.stringify(config));
+        expect(JSON.parse(out!)).toEqual({
+            HttpHeaders: "<redacted>",
+            auths: { "a.example:5000": { auth: "<redacted>" }, "ghcr.io": { auth: "<redacted>" } },
+            credHelpers: { "1.dkr.ecr.eu-west-1.amazonaws.com": "ecr-login" },
+            credsStore: "desktop",
+        });
+        expect(out).not.toMatch(/dTpw|secret-header|"p"|"t"/);
+    });
+
+    test("is undefined for text that is not a Docker config.json", () => {
+        for (const text of ["hunter2", "[1]", "null", '{"a":1}', "$2y$10$abc"]) expect(redactDockerConfigJson(text)).toBeUndefined();
     });
 });

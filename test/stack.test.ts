@@ -1,7 +1,6 @@
 /** The cluster-init stack (stack.ts, run by index.ts) and the example programs, under mocks with stack config. */
 import * as pulumi from "@pulumi/pulumi";
-import { clusterInitStack } from "../stack";
-import { recordResources, settle, stackReferences, unwrapSecrets, valueOf } from "./helpers/pulumiMocks";
+import { recordResources, runStackWithConfig as runStack, settle, stackReferences, unwrapSecrets, valueOf } from "./helpers/pulumiMocks";
 
 // Each isolated load of the SDK adds an exit listener.
 process.setMaxListeners(50);
@@ -9,25 +8,8 @@ process.setMaxListeners(50);
 const mocks = recordResources();
 beforeEach(() => mocks.reset());
 
-/**
- * Runs a stack with the given config, as `pulumi up` would: the cluster-init stack by default
- * (called directly), or a program module (loaded afresh, as Pulumi loads it).
- */
-function runStack(config: Record<string, string>, secretKeys: string[] = [], program?: string, project = "kaniko-builder"): Record<string, pulumi.Output<any>> {
-    pulumi.runtime.setAllConfig(
-        Object.fromEntries(Object.entries(config).map(([k, v]) => [`${project}:${k}`, v])),
-        secretKeys.map((k) => `${project}:${k}`),
-    );
-    if (program === undefined) return clusterInitStack() as unknown as Record<string, pulumi.Output<any>>;
-    let stack: Record<string, pulumi.Output<any>> = {};
-    jest.isolateModules(() => {
-        stack = require(program);
-    });
-    return stack;
-}
-
 test("index.ts (what Pulumi.yaml runs) exports exactly the stack's outputs", async () => {
-    const fromIndex = runStack({ registryUsername: "u", registryPassword: "p" }, ["registryPassword"], "../index");
+    const fromIndex = runStack({ registryUsername: "u", registryPassword: "p" }, ["registryPassword"], "index");
     await settle(fromIndex.secretName, fromIndex.podYaml);
     mocks.reset();
     const direct = runStack({ registryUsername: "u", registryPassword: "p" }, ["registryPassword"]);
@@ -147,7 +129,7 @@ describe("examples/registry-creds (another stack importing the package)", () => 
         const stack = runStack(
             { namespace: "team-a", ghcrUser: "octocat", ghcrToken: "ghp_fake", dockerHubToken: "dckr_pat_fake" },
             ["ghcrToken", "dockerHubToken"],
-            "../examples/registry-creds/index",
+            "examples/registry-creds/index",
         );
         await settle(stack.secretName);
         const secret = unwrapSecrets(mocks.ofType("kubernetes:core/v1:Secret")[0].inputs);
@@ -160,7 +142,7 @@ describe("examples/registry-creds (another stack importing the package)", () => 
 
 describe("examples/kind (a kind dev cluster)", () => {
     test("docker mode: the registry container, its login in the Secret, the template pushing to kind-registry:5000", async () => {
-        const stack = runStack({ registryPassword: "dev-pw" }, ["registryPassword"], "../examples/kind/index");
+        const stack = runStack({ registryPassword: "dev-pw" }, ["registryPassword"], "examples/kind/index");
         await settle(stack.pushHost, stack.executorFlags, stack.containerdHostsToml);
         expect(await valueOf(stack.pushHost)).toBe("kind-registry:5000");
         expect(await valueOf(stack.pullHost)).toBe("localhost:5001");
@@ -174,7 +156,7 @@ describe("examples/kind (a kind dev cluster)", () => {
 
 describe("examples/cluster-init (what a platform team copies)", () => {
     test("the credentials, the template and the in-cluster registry with GC, in the jenkins namespace", async () => {
-        const stack = runStack({ localRegistryPassword: "pw", dockerHubUser: "me", dockerHubToken: "tok" }, ["localRegistryPassword", "dockerHubToken"], "../examples/cluster-init/index");
+        const stack = runStack({ localRegistryPassword: "pw", dockerHubUser: "me", dockerHubToken: "tok" }, ["localRegistryPassword", "dockerHubToken"], "examples/cluster-init/index");
         await settle(stack.pushHost, stack.dockerConfigJson, stack.jenkinsfileSnippet, stack.containerdHostsToml);
         expect(await valueOf(stack.pushHost)).toBe("registry.jenkins.svc.cluster.local:5000");
         expect(await valueOf(stack.pullHost)).toBe("localhost:30500");
@@ -191,7 +173,7 @@ describe("examples/consumer (team templates from a StackReference)", () => {
             outputs: { dockerConfigJson: configJson, pushHost: "registry.jenkins.svc.cluster.local:5000" },
             secretOutputNames: ["dockerConfigJson"],
         };
-        const stack = runStack({ clusterInitStack: "my-org/kaniko-cluster-init/prod", teams: JSON.stringify(["team-a", "team-b"]) }, [], "../examples/consumer/index");
+        const stack = runStack({ clusterInitStack: "my-org/kaniko-cluster-init/prod", teams: JSON.stringify(["team-a", "team-b"]) }, [], "examples/consumer/index");
         const templates = stack.templates as unknown as { team: string; label: pulumi.Output<string>; configMap: pulumi.Output<string> }[];
         await settle(...templates.map((t) => t.configMap));
         await settle(...templates.map((t) => t.label));

@@ -13,6 +13,7 @@ import { KanikoPodTemplate, RegistryCredsSecret } from "kaniko-builder";
 const config = new pulumi.Config();
 const clusterInit = new pulumi.StackReference(config.get("clusterInitStack") ?? "organization/kaniko-cluster-init/prod");
 const teams = config.getObject<string[]>("teams") ?? ["team-a", "team-b"];
+const jenkinsNamespace = config.get("jenkinsNamespace") ?? "jenkins";
 
 // A pod mounts only Secrets of its own namespace: each team gets a copy of the config.json (a secret
 // output of the cluster-init stack, so it stays encrypted in this stack's state too).
@@ -30,7 +31,7 @@ export const templates = teams.map((team) => {
         insecureRegistry: true,
         imageName: team,
         // Jenkins runs in the cluster-init stack's namespace; the ConfigMap goes there for its sidecar.
-        jenkinsNamespace: "jenkins",
+        jenkinsNamespace,
         configMapName: `jenkins-agent-kaniko-${team}`,
         cloudName: `kaniko-${team}`,
     });

@@ -73,7 +73,15 @@ describe("npm start (bin/render/render.js)", () => {
         expect(everything).not.toContain(Buffer.from(`ci-bot:${PASSWORDS.registryPassword}`).toString("base64"));
         expect(everything).not.toMatch(/\$2y\$10\$/);
         const creds = parse(tree["manifests/ci-secret-registrycreds.yaml"]);
-        expect(creds.stringData).toEqual({ ".dockerconfigjson": "<redacted>" });
+        // Valid JSON (the API server checks it), hosts kept for review, every credential redacted.
+        expect(JSON.parse(creds.stringData[".dockerconfigjson"])).toEqual({
+            auths: {
+                "https://index.docker.io/v1/": { auth: "<redacted>" },
+                "localhost:30500": { auth: "<redacted>" },
+                "registry.ci.svc.cluster.local:5000": { auth: "<redacted>" },
+            },
+        });
+        expect(Object.keys(creds.stringData)).toEqual([".dockerconfigjson"]);
         expect(creds).not.toHaveProperty("data");
         expect(parse(tree["outputs.yaml"]).dockerConfigJson).toBe("<redacted>");
     });

@@ -2,8 +2,10 @@
  * Pulumi mock monitor for unit tests: records every resource registration with its inputs exactly
  * as the engine would receive them (secrets still wrapped), so tests can assert on inputs and secrecy.
  */
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { isWireSecret } from "../../render/renderStack";
+import { clusterInitStack } from "../../stack";
 
 // The signature the SDK marks a secret with in serialized properties (the render redacts by it).
 export { SECRET_SIG, SECRET_SIG_KEY, isWireSecret } from "../../render/renderStack";
@@ -104,4 +106,26 @@ export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
 export async function settle(...outputs: pulumi.Output<unknown>[]): Promise<void> {
     await Promise.all(outputs.map((o) => valueOf(o)));
     await new Promise((r) => setTimeout(r, 0));
+}
+
+/**
+ * Runs a stack with the given config, as `pulumi up` would: the cluster-init stack by default
+ * (called directly), or a program module (a path from the repository root, loaded afresh, as Pulumi loads it).
+ */
+export function runStackWithConfig(
+    config: Record<string, string>,
+    secretKeys: string[] = [],
+    program?: string,
+    project = "kaniko-builder",
+): Record<string, pulumi.Output<any>> {
+    pulumi.runtime.setAllConfig(
+        Object.fromEntries(Object.entries(config).map(([k, v]) => [`${project}:${k}`, v])),
+        secretKeys.map((k) => `${project}:${k}`),
+    );
+    if (program === undefined) return clusterInitStack() as unknown as Record<string, pulumi.Output<any>>;
+    let stack: Record<string, pulumi.Output<any>> = {};
+    jest.isolateModules(() => {
+        stack = require(path.resolve(__dirname, "..", "..", program));
+    });
+    return stack;
 }
