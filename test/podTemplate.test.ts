@@ -45,13 +45,14 @@ describe("the default pod", () => {
         expect(() => validateK8sObject(pod)).not.toThrow();
     });
 
-    test("has a JNLP container and a Kaniko container that idles with a TTY", () => {
+    test("has a JNLP container and a Kaniko container that idles until SIGTERM", () => {
         expect(Object.keys(c)).toEqual(["jnlp", "kaniko"]);
         expect(c.jnlp.image).toBe(DEFAULT_JNLP_IMAGE);
         expect(c.kaniko.image).toBe(DEFAULT_KANIKO_IMAGE);
         expect(DEFAULT_KANIKO_IMAGE).toMatch(/^ghcr\.io\/osscontainertools\/kaniko:v\d+\.\d+\.\d+-debug$/);
-        expect(c.kaniko.command).toEqual(["/busybox/cat"]);
-        expect(c.kaniko.tty).toBe(true);
+        // Idles in a shell that exits on SIGTERM (cat as PID 1 ignores it: 30 s in Terminating per build).
+        expect(c.kaniko.command).toEqual(["/busybox/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"]);
+        expect(c.kaniko).not.toHaveProperty("tty");
     });
 
     test("projects the Secret's key to /kaniko/.docker/config.json", () => {

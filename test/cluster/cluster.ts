@@ -1,0 +1,158 @@
+/**
+ * The cluster tier's tools without Jest (the build benchmark uses them too): kubectl against the
+ * cluster given (KUBECONFIG), the render as a user runs it, and what Jenkins does to a pod template.
+ */
+import { spawnSync } from "child_process";
+import { randomBytes } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import { parse, parseAllDocuments, stringify } from "yaml";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+
+export interface Result {
+    status: number | null;
+    stdout: string;
+    stderr: string;
+}
+
+/** kubectl's version-skew warning (a 1.32 client against a 1.26 server) is noise in every message. */
+const cleanStderr = (s: string) =>
+    s
+        .split("\n")
+        .filter((l) => !l.startsWith("WARNING: version difference"))
+        .join("\n");
+
+/** Runs kubectl; never throws for a non-zero exit. */
+export function kubectl(args: string[], input?: string, timeoutMs = 300_000): Result {
+    const r = spawnSync("kubectl", args, { input, encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 << 20 });
+    if (r.error) throw r.error;
+    return { status: r.status, stdout: r.stdout, stderr: cleanStderr(r.stderr) };
+}
+
+/** Runs kubectl and returns its stdout; throws with the command and its stderr on failure. */
+export function kubectlOk(args: string[], input?: string, timeoutMs?: number): string {
+    const r = kubectl(args, input, timeoutMs);
+    if (r.status !== 0) throw new Error(`kubectl ${args.join(" ")} exited ${r.status}:\n${r.stderr}${r.stdout}`);
+    return r.stdout;
+}
+
+/** A name no other run of the tier uses: `kb-<what>-<5 hex>`. */
+export function uniqueName(what: string): string {
+    return `kb-${what}-${randomBytes(3).toString("hex").slice(0, 5)}`;
+}
+
+/** Creates a namespace (with labels) and waits for its default ServiceAccount, without which no pod is admitted. */
+export function createNamespace(name: string, labels: Record<string, string> = {}): void {
+    kubectlOk(["apply", "--server-side", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels } }));
+    waitForServiceAccount(name);
+}
+
+/** A new namespace's default ServiceAccount appears a moment after it; until then pods are refused. */
+export function waitForServiceAccount(namespace: string): void {
+    waitFor(`ServiceAccount default in ${namespace}`, 60_000, () => kubectl(["-n", namespace, "get", "serviceaccount", "default"]).status === 0);
+}
+
+/** Polls `check` until it is true (or returns a value), else throws naming what it waited for. */
+export function waitFor<T>(what: string, timeoutMs: number, check: () => T | false | undefined): T {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+        const value = check();
+        if (value !== false && value !== undefined) return value;
+        if (Date.now() > end) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+        spawnSync("sleep", ["0.5"]);
+    }
+}
+
+/** waitFor for checks that need to await (an HTTP request); a check that throws counts as not yet. */
+export async function eventually<T>(what: string, timeoutMs: number, check: () => Promise<T | false | undefined>): Promise<T> {
+    const end = Date.now() + timeoutMs;
+    let last: unknown;
+    for (;;) {
+        try {
+            const value = await check();
+            if (value !== false && value !== undefined) return value;
+        } catch (e) {
+            last = e;
+        }
+        if (Date.now() > end) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+        await new Promise((r) => setTimeout(r, 500));
+    }
+}
+
+/** Kubernetes objects as one `v1 List` document, the input kubectl takes on stdin. */
+export const asList = (objects: object[]) => JSON.stringify({ apiVersion: "v1", kind: "List", items: objects });
+
+/** The objects of a multi-document YAML file (empty documents skipped). */
+export function yamlObjects(text: string): Record<string, any>[] {
+    return parseAllDocuments(text)
+        .map((d) => d.toJS())
+        .filter((o) => o && typeof o === "object");
+}
+
+/** Deletes a pod at once (its containers may ignore SIGTERM, e.g. `cat` as PID 1). */
+export function deletePodNow(namespace: string, name: string): void {
+    kubectl(["-n", namespace, "delete", "pod", name, "--grace-period=0", "--force", "--ignore-not-found"]);
+}
+
+export interface TemplatePod {
+    /** Where Jenkins runs it: the template's namespace (else the cloud's). */
+    namespace: string;
+    label: string;
+    pod: Record<string, any>;
+}
+
+/**
+ * The agent pods exactly as Jenkins would load them: the `yaml` of every pod template in the
+ * JCasC files of the rendered ConfigMaps (rendered/jenkins/*-jcasc.yaml, taken from their data).
+ */
+export function jcascPods(renderDir: string): TemplatePod[] {
+    const dir = path.join(renderDir, "jenkins");
+    const pods: TemplatePod[] = [];
+    for (const file of fs.readdirSync(dir).filter((f) => f.endsWith("-jcasc.yaml")).sort()) {
+        for (const cloud of parse(fs.readFileSync(path.join(dir, file), "utf8")).jenkins.clouds) {
+            for (const t of cloud.kubernetes.templates) {
+                pods.push({ namespace: t.namespace ?? cloud.kubernetes.namespace, label: t.label, pod: parse(t.yaml) });
+            }
+        }
+    }
+    return pods;
+}
+
+/**
+ * What the Jenkins Kubernetes plugin adds to a template's pod when it starts an agent: a name and
+ * the shared workspace volume (an emptyDir at /home/jenkins/agent in every container).
+ */
+export function asJenkinsStartsIt(pod: Record<string, any>, name: string): Record<string, any> {
+    const copy = JSON.parse(JSON.stringify(pod));
+    copy.metadata = { ...copy.metadata, name };
+    copy.spec.volumes = [...(copy.spec.volumes ?? []), { name: "workspace-volume", emptyDir: {} }];
+    for (const c of copy.spec.containers) {
+        c.volumeMounts = [...(c.volumeMounts ?? []), { name: "workspace-volume", mountPath: "/home/jenkins/agent" }];
+    }
+    return copy;
+}
+
+export interface Render {
+    dir: string;
+    /** rendered/all.yaml */
+    all: string;
+    /** rendered/namespaces.yaml */
+    namespaces: string;
+    outputs: Record<string, any>;
+    stdout: string;
+    stderr: string;
+}
+
+/** `npm start -- --config-file <config> --out <dir> [--show-secrets]`: the built render CLI as a user runs it. */
+export function render(workDir: string, config: Record<string, unknown>, o: { showSecrets?: boolean; name?: string } = {}): Render {
+    const name = o.name ?? `render-${randomBytes(4).toString("hex")}`;
+    const configFile = path.join(workDir, `${name}-config.yaml`);
+    fs.writeFileSync(configFile, stringify(config));
+    const out = path.join(workDir, name);
+    const args = [path.join(ROOT, "bin", "render", "render.js"), "--config-file", configFile, "--out", out, ...(o.showSecrets ? ["--show-secrets"] : [])];
+    const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+    if (r.status !== 0) throw new Error(`render exited ${r.status}:\n${r.stderr}`);
+    const read = (f: string) => fs.readFileSync(path.join(out, f), "utf8");
+    return { dir: out, all: read("all.yaml"), namespaces: read("namespaces.yaml"), outputs: parse(read("outputs.yaml")), stdout: r.stdout, stderr: r.stderr };
+}
