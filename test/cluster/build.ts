@@ -53,8 +53,8 @@ export function kanikoBuild(namespace: string, pod: string, dir: string, destina
 }
 
 export interface RegistryClient {
-    /** GET on the registry through the NodePort, with the credentials Secret's login for that host or none. */
-    get(path: string, auth: boolean): Promise<{ status: number; body: string }>;
+    /** GET on the registry through the NodePort: with the credentials Secret's login for that host (true), none (false), or the given "user:password". */
+    get(path: string, auth: boolean | string): Promise<{ status: number; body: string }>;
     tags(repository: string): Promise<string[]>;
     /** Copies the base image (KANIKO_TEST_BASE_IMAGE, or kcluster's busybox archive) to `<host>/<repoTag>` with skopeo. */
     pushBaseImage(repoTag: string): void;
@@ -77,7 +77,7 @@ export function registryClient(namespace: string, host: string, secretName = "re
         get(path, auth) {
             const headers: Record<string, string> = {
                 Accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json, */*",
-                ...(auth ? { Authorization: `Basic ${Buffer.from(login()).toString("base64")}` } : {}),
+                ...(auth ? { Authorization: `Basic ${Buffer.from(auth === true ? login() : auth).toString("base64")}` } : {}),
             };
             // A new connection per request (agent: false): a kept-alive one may lead to a registry pod that is gone.
             return new Promise((resolve, reject) => {
