@@ -12,7 +12,6 @@
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { performance } from "perf_hooks";
 import * as pulumi from "@pulumi/pulumi";
@@ -29,6 +28,7 @@ import {
     recordRegistrations,
 } from "../render/renderStack";
 import { clusterInitStack } from "../stack";
+import { machineLine, writeResultsSection } from "./results";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const REPS = Number(process.env.BENCH_REPS ?? 40);
@@ -215,14 +215,13 @@ async function main() {
     console.log(table);
     console.log(`fitted slope: ${timeSlope.toFixed(2)} ms and ${(rssSlope * 1024).toFixed(0)} KB peak RSS per environment; ms per environment at 500 / at 10: ${flatness.toFixed(2)}`);
 
-    const cpus = os.cpus();
     const results = [
-        "# Benchmark results",
+        "## The package's own cost: `npm run bench`",
         "",
         `Written by \`npm run bench\` (bench/bench.ts) on ${new Date().toISOString().slice(0, 10)}.`,
-        `Machine: ${cpus.length} × ${cpus[0]?.model.trim() ?? "unknown CPU"}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()}, Node ${process.version}, @pulumi/pulumi ${require("@pulumi/pulumi/package.json").version}.`,
+        `${machineLine()}, @pulumi/pulumi ${require("@pulumi/pulumi/package.json").version}.`,
         "",
-        "## Components against raw resources",
+        "### Components against raw resources",
         "",
         `The default stack (render/sample-config.yaml: a Docker Hub login and the in-cluster registry): ${c.registrations} registrations, ${c.kubernetesObjects} of them Kubernetes objects. The raw program declares the same ${c.kubernetesObjects} objects with literal inputs (the bcrypt hash already computed). ${REPS} runs each, alternating, after ${WARMUP} warm-ups, under the SDK's mock monitor.`,
         "",
@@ -235,7 +234,7 @@ async function main() {
         "",
         `The first run in a process also pays one bcrypt hash (cost 10) per registry user: ${c.coldMs.toFixed(0)} ms in all for the first run here; later runs reuse it (${c.bcryptHashes} hash computed in the whole benchmark).`,
         "",
-        "## Environments",
+        "### Environments",
         "",
         "One shared LocalInsecureRegistry, then per environment (own namespace) a RegistryCredsSecret from the registry's logins and a KanikoPodTemplate; each size in a fresh process.",
         "",
@@ -244,7 +243,7 @@ async function main() {
         `Fitted slope: ${timeSlope.toFixed(2)} ms and ${(rssSlope * 1024).toFixed(0)} KB of peak RSS per environment. Time per environment at 500 environments divided by that at 10: ${flatness.toFixed(2)}.`,
         "",
     ].join("\n");
-    fs.writeFileSync(path.join(ROOT, "bench", "RESULTS.md"), results);
+    writeResultsSection("bench", results);
     console.log("wrote bench/RESULTS.md");
 }
 

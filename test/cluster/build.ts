@@ -19,11 +19,15 @@ export function startAgentPod(namespace: string, pod: Record<string, any>, name:
     if (ready !== 2 || statuses.length !== 2) throw new Error(`agent pod ${name}: ${ready}/${statuses.length} containers ready`);
 }
 
-/** Writes files into WORKSPACE/<dir> of the pod's kaniko container (busybox sh). */
-export function writeContext(namespace: string, pod: string, dir: string, files: Record<string, string | Buffer>): void {
+/**
+ * Writes small files into WORKSPACE/<dir> of the pod's kaniko container (busybox sh). The content
+ * goes as an argument: through `kubectl exec -i` stdin it sometimes arrived empty.
+ */
+export function writeContext(namespace: string, pod: string, dir: string, files: Record<string, string>): void {
     for (const [name, content] of Object.entries(files)) {
         const target = `${WORKSPACE}/${dir}/${name}`;
-        kubectlOk(["-n", namespace, "exec", "-i", pod, "-c", "kaniko", "--", "sh", "-c", 'mkdir -p "$(dirname "$0")" && cat > "$0"', target], content as string);
+        const script = 'mkdir -p "$(dirname "$0")" && echo "$1" | base64 -d > "$0"';
+        kubectlOk(["-n", namespace, "exec", pod, "-c", "kaniko", "--", "sh", "-c", script, target, Buffer.from(content).toString("base64")]);
     }
 }
 
