@@ -157,13 +157,20 @@ export async function runStack(declare: () => Record<string, unknown>, config: C
         const output = pulumi.output(value);
         outputs[name] = { value: await resolve(output), secret: await pulumi.isSecret(output) };
     }
-    // Registrations trail the outputs they depend on by a few turns of the event loop.
+    await registrationsSettled(resources);
+    return { resources, outputs };
+}
+
+/**
+ * Waits until a list of recorded registrations stops growing: registrations trail the outputs
+ * they depend on by a few turns of the event loop.
+ */
+export async function registrationsSettled(resources: readonly unknown[]): Promise<void> {
     for (let stable = 0, count = -1; stable < 5; ) {
         await new Promise((r) => setTimeout(r, 10));
         stable = resources.length === count ? stable + 1 : 0;
         count = resources.length;
     }
-    return { resources, outputs };
 }
 
 function resolve<T>(output: pulumi.Output<T>): Promise<T> {

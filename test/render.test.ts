@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import {
     RenderInputError,
+    namespacesNeeded,
     STACK_SECRET_KEYS,
     parseConfigFlag,
     projectConfigDefaults,
@@ -91,5 +92,29 @@ describe("redactDockerConfigJson", () => {
 
     test("is undefined for text that is not a Docker config.json", () => {
         for (const text of ["hunter2", "[1]", "null", '{"a":1}', "$2y$10$abc"]) expect(redactDockerConfigJson(text)).toBeUndefined();
+    });
+});
+
+describe("namespacesNeeded (rendered/namespaces.yaml)", () => {
+    const jcasc = (cloudNs: string, templateNs?: string) => ({
+        kind: "ConfigMap",
+        metadata: { name: "t", namespace: "jenkins" },
+        data: {
+            "t-jcasc.yaml": `jenkins:\n  clouds:\n    - kubernetes:\n        name: kaniko\n        namespace: ${cloudNs}\n        templates:\n          - name: kaniko\n${templateNs ? `            namespace: ${templateNs}\n` : ""}            yaml: "{}"\n`,
+        },
+    });
+
+    test("lists the namespaces objects live in, without the system ones; the agents' namespace enforces baseline", () => {
+        const objects = [jcasc("jenkins", "builds"), { kind: "Secret", metadata: { name: "s", namespace: "builds" } }, { kind: "ConfigMap", metadata: { name: "h", namespace: "kube-public" } }];
+        expect(namespacesNeeded(objects)).toEqual([
+            { apiVersion: "v1", kind: "Namespace", metadata: { name: "builds", labels: { "pod-security.kubernetes.io/enforce": "baseline" } } },
+            { apiVersion: "v1", kind: "Namespace", metadata: { name: "jenkins" } },
+        ]);
+    });
+
+    test("a template without a namespace runs in the cloud's; a system namespace is listed only to carry the agents' label", () => {
+        expect(namespacesNeeded([{ ...jcasc("default"), metadata: { name: "t", namespace: "default" } }])).toEqual([
+            { apiVersion: "v1", kind: "Namespace", metadata: { name: "default", labels: { "pod-security.kubernetes.io/enforce": "baseline" } } },
+        ]);
     });
 });

@@ -90,11 +90,6 @@ export function yamlObjects(text: string): Record<string, any>[] {
         .filter((o) => o && typeof o === "object");
 }
 
-/** Deletes a pod at once (its containers may ignore SIGTERM, e.g. `cat` as PID 1). */
-export function deletePodNow(namespace: string, name: string): void {
-    kubectl(["-n", namespace, "delete", "pod", name, "--grace-period=0", "--force", "--ignore-not-found"]);
-}
-
 export interface TemplatePod {
     /** Where Jenkins runs it: the template's namespace (else the cloud's). */
     namespace: string;
@@ -145,8 +140,8 @@ export interface Render {
 }
 
 /** `npm start -- --config-file <config> --out <dir> [--show-secrets]`: the built render CLI as a user runs it. */
-export function render(workDir: string, config: Record<string, unknown>, o: { showSecrets?: boolean; name?: string } = {}): Render {
-    const name = o.name ?? `render-${randomBytes(4).toString("hex")}`;
+export function render(workDir: string, config: Record<string, unknown>, o: { showSecrets?: boolean } = {}): Render {
+    const name = `render-${randomBytes(4).toString("hex")}`;
     const configFile = path.join(workDir, `${name}-config.yaml`);
     fs.writeFileSync(configFile, stringify(config));
     const out = path.join(workDir, name);

@@ -6,7 +6,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { recordResources, runStackWithConfig, unwrapSecrets } from "../helpers/pulumiMocks";
+import { registrationsSettled } from "../../render/renderStack";
+import { recordResources, runStackWithConfig, unwrapSecrets, valueOf } from "../helpers/pulumiMocks";
 import { kubectl, uniqueName } from "./cluster";
 
 export * from "./cluster";
@@ -45,16 +46,8 @@ const mocks = recordResources();
 export async function recordedObjects(config: Record<string, string>, secretKeys: string[] = [], program?: string): Promise<Record<string, any>[]> {
     mocks.reset();
     const stack = runStackWithConfig(config, secretKeys, program);
-    await new Promise<void>((resolve, reject) => {
-        pulumi.output(stack as unknown as Record<string, unknown>).apply(() => resolve());
-        (pulumi.output(stack as unknown as Record<string, unknown>) as any).promise?.().catch(reject);
-    });
-    // Registrations trail the outputs they depend on by a few turns of the event loop.
-    for (let stable = 0, count = -1; stable < 5; ) {
-        await new Promise((r) => setTimeout(r, 10));
-        stable = mocks.resources.length === count ? stable + 1 : 0;
-        count = mocks.resources.length;
-    }
+    await valueOf(pulumi.output(stack as Record<string, unknown>));
+    await registrationsSettled(mocks.resources);
     return mocks.resources.filter((r) => r.type.startsWith("kubernetes:")).map((r) => unwrapSecrets(r.inputs));
 }
 
