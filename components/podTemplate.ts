@@ -5,6 +5,7 @@
  *
  * Nothing here touches Pulumi; the component feeds it resolved values.
  */
+import { createHash } from "crypto";
 import { stringify } from "yaml";
 import { validateRegistryHost } from "./dockerConfig";
 import {
@@ -340,6 +341,17 @@ export function jenkinsChartFullname(releaseName: string): string {
     return name.slice(0, 63).replace(/-+$/, "");
 }
 
+/**
+ * The pod template's `id` in JCasC: a SHA-256 of the cloud and template names. Without one the
+ * Kubernetes plugin gives the template a random UUID at every JCasC load, and agents running across
+ * a controller restart or a configuration reload can no longer find their template ("Unable to
+ * resolve pod template from id=...", JENKINS-64628); the Jenkins chart writes one for its own
+ * templates too (a sha256sum). Stable while the names stay, whatever else of the template changes.
+ */
+export function podTemplateId(cloudName: string, templateName: string): string {
+    return createHash("sha256").update(`kaniko-builder/pod-template/${cloudName}/${templateName}`).digest("hex");
+}
+
 /** Where the JCasC file must reach the Jenkins controller, and how agents reach it back. */
 export interface JenkinsCloudOptions {
     cloudName: string;
@@ -387,6 +399,7 @@ export function buildJcasc(o: JenkinsCloudOptions): Record<string, unknown> {
                         templates: [
                             {
                                 name: o.templateName,
+                                id: podTemplateId(o.cloudName, o.templateName),
                                 namespace: o.namespace,
                                 label: o.label,
                                 nodeUsageMode: "EXCLUSIVE",

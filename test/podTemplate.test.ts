@@ -7,6 +7,7 @@ import {
     deriveExecutorFlags,
     jenkinsChartFullname,
     parseRegistry,
+    podTemplateId,
 } from "../components/podTemplate";
 import { validateK8sObject } from "./helpers/k8sSchema";
 
@@ -30,6 +31,8 @@ const POD_TEMPLATE_ATTRIBUTES = new Set([
     "serviceAccount", "schedulerName", "alwaysPullImage", "capOnlyOnAlivePods", "agentContainer", "agentInjection", "envVars",
     "annotations", "imagePullSecrets", "nodeProperties", "resourceRequestMemory", "resourceLimitCpu", "resourceLimitMemory",
     "resourceRequestCpu", "volumes", "workspaceVolume", "containers", "yaml", "podRetention", "inheritYamlMergeStrategy", "showRawYaml",
+    // Not a setter of PodTemplate's form, but read by JCasC: the Jenkins chart sets it on every template it writes.
+    "id",
 ]);
 
 function containers(podYaml: string) {
@@ -113,6 +116,7 @@ describe("JCasC", () => {
                             templates: [
                                 {
                                     name: "kaniko",
+                                    id: podTemplateId("kaniko", "kaniko"),
                                     namespace: "ci",
                                     label: "kaniko",
                                     nodeUsageMode: "EXCLUSIVE",
@@ -276,4 +280,21 @@ test("the same arguments render byte-identical output", () => {
     // map order of nodeSelector does not matter
     const reordered = renderKanikoPodTemplate({ ...args(), nodeSelector: { arch: "amd64", zone: "a" } });
     expect(reordered.podYaml).toBe(renderKanikoPodTemplate(args()).podYaml);
+});
+
+describe("the pod template's stable id (JENKINS-64628)", () => {
+    const id = (o: Parameters<typeof renderKanikoPodTemplate>[0]) => parse(renderKanikoPodTemplate(o).jcascYaml).jenkins.clouds[0].kubernetes.templates[0].id;
+
+    test("is a SHA-256 of the cloud and template names, the same on every render", () => {
+        expect(id({})).toMatch(/^[0-9a-f]{64}$/);
+        expect(id({})).toBe(id({}));
+        expect(id({})).toBe(podTemplateId("kaniko", "kaniko"));
+    });
+
+    test("stays when the rest of the template changes, and differs per cloud and per template name", () => {
+        expect(id({ label: "other", podRetention: "always" })).toBe(id({}));
+        expect(id({ cloudName: "kaniko-team-a" })).not.toBe(id({}));
+        expect(id({ templateName: "kaniko-large" })).not.toBe(id({}));
+        expect(podTemplateId("a-b", "c")).not.toBe(podTemplateId("a", "b-c"));
+    });
 });
