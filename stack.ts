@@ -61,6 +61,8 @@ export function clusterInitStack() {
                       users: [{ username: optional("localRegistryUsername") ?? "kaniko", password: config.requireSecret("localRegistryPassword") }],
                       nodePort: localRegistryMode === "cluster" ? config.getNumber("localRegistryNodePort") : undefined,
                       storageSize: localRegistryMode === "cluster" ? optional("localRegistryStorageSize") : undefined,
+                      garbageCollectionSchedule: localRegistryMode === "cluster" ? optional("localRegistryGcSchedule") : undefined,
+                      keepTags: localRegistryMode === "cluster" ? config.getNumber("localRegistryKeepTags") : undefined,
                   },
         podTemplate: {
             label: optional("podTemplateLabel"),

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import {
+    DEFAULT_RETENTION,
     DEFAULT_REALM,
     DEFAULT_REGISTRY_IMAGE,
     DockerPlan,
@@ -84,6 +85,14 @@ export interface LocalInsecureRegistryArgs {
      * node), e.g. `0 3 * * 0`. None by default. Needs persistence; run it when nobody pushes.
      */
     garbageCollectionSchedule?: pulumi.Input<string>;
+    /** With garbageCollectionSchedule: the tags kept per repository, the most recently pushed. Default 10. */
+    keepTags?: pulumi.Input<number>;
+    /**
+     * With garbageCollectionSchedule: tags of Kaniko's layer cache (repositories named `cache` or
+     * ending in `/cache`) older than this many hours are dropped. Default 336 (two weeks, Kaniko's
+     * default --cache-ttl).
+     */
+    cacheTtlHours?: pulumi.Input<number>;
     /**
      * Add a NetworkPolicy that admits only the `allowedNamespaces` and the `nodeCidrs` to the
      * registry (in-cluster mode). Default false. Must be known when the program runs.
@@ -146,6 +155,7 @@ function planInput(args: LocalInsecureRegistryArgs, values: Record<string, any>)
         hostFromOutside: values.hostFromOutside,
         resources: values.resources ?? DEFAULTS.resources,
         garbageCollectionSchedule: values.garbageCollectionSchedule,
+        retention: { keepTags: values.keepTags ?? DEFAULT_RETENTION.keepTags, cacheTtlHours: values.cacheTtlHours ?? DEFAULT_RETENTION.cacheTtlHours },
         help: values.localRegistryHostingHelp ?? DEFAULTS.help,
         allowedNamespaces: values.allowedNamespaces,
         nodeCidrs: values.nodeCidrs,
@@ -173,7 +183,7 @@ function planFor(mode: string, args: LocalInsecureRegistryArgs, values: Record<s
 const MODE_ONLY: Record<(typeof REGISTRY_MODES)[number], (keyof LocalInsecureRegistryArgs)[]> = {
     cluster: [
         "namespace", "name", "persistence", "storageSize", "storageClassName", "nodePort", "hostFromOutside", "resources",
-        "garbageCollectionSchedule", "networkPolicy", "allowedNamespaces", "nodeCidrs",
+        "garbageCollectionSchedule", "keepTags", "cacheTtlHours", "networkPolicy", "allowedNamespaces", "nodeCidrs",
     ],
     docker: ["dockerNetwork", "containerName", "hostPort"],
 };
@@ -357,7 +367,7 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
             `${name}-config`,
             {
                 metadata: { name: objectNames.config, namespace: input.namespace, labels: { "app.kubernetes.io/part-of": "kaniko-builder" } },
-                data: { "config.yml": plan.configYaml },
+                data: plan.apply((p) => p.configFiles),
             },
             { parent: this },
         );
@@ -373,7 +383,7 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
         const authChecksum = pulumi.unsecret(pulumi.all([htpasswd, httpSecret]).apply(([h, s]) => checksum(`${h}\0${s}`)));
         const deployment = pulumi
             .all([plan, authChecksum])
-            .apply(([p, authSum]) => registryDeployment(p.input, { config: checksum(p.configYaml), auth: authSum }));
+            .apply(([p, authSum]) => registryDeployment(p.input, { config: checksum(JSON.stringify(p.configFiles)), auth: authSum }));
         new k8s.apps.v1.Deployment(name, { metadata: deployment.metadata, spec: deployment.spec }, { parent: this, dependsOn });
         const service = plan.apply((p) => registryService(p.input));
         const svc = new k8s.core.v1.Service(name, { metadata: service.metadata, spec: service.spec }, { parent: this });

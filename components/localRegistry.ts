@@ -20,6 +20,12 @@ export const REGISTRY_PORT = 5000;
 export const REGISTRY_PATHS = {
     configDir: "/etc/docker/registry",
     config: "/etc/docker/registry/config.yml",
+    /** The same config in read-only maintenance mode (served while garbage collection runs). */
+    readOnlyConfig: "/etc/docker/registry/config-readonly.yml",
+    /** The in-cluster registry container's command: serves, and runs maintenance on request. */
+    runScript: "/etc/docker/registry/run.sh",
+    /** Where the maintenance CronJob leaves its request and finds the result (on the registry's volume). */
+    maintenanceDir: "/var/lib/registry/.maintenance",
     authDir: "/auth",
     htpasswd: "/auth/htpasswd",
     data: "/var/lib/registry",
@@ -131,6 +137,8 @@ export interface RegistryConfigOptions {
     realm: string;
     /** Let clients delete manifests (needed for garbage collection of untagged images). */
     deleteEnabled: boolean;
+    /** Refuse every write (HTTP 405), for maintenance: distribution's `storage.maintenance.readonly`. */
+    readOnly?: boolean;
 }
 
 /**
@@ -145,6 +153,7 @@ export function registryConfigYaml(o: RegistryConfigOptions): string {
             filesystem: { rootdirectory: REGISTRY_PATHS.data },
             delete: { enabled: o.deleteEnabled },
             cache: { blobdescriptor: "inmemory" },
+            ...(o.readOnly ? { maintenance: { readonly: { enabled: true } } } : {}),
         },
         http: { addr: `:${REGISTRY_PORT}`, headers: { "X-Content-Type-Options": ["nosniff"] } },
     };
@@ -183,18 +192,146 @@ export function localRegistryHostingYaml(o: {
  * storage ("Path not found", nothing pushed yet) counts as success.
  */
 export function garbageCollectScript(configPath: string = REGISTRY_PATHS.config): string {
+    return ["set -u", ...garbageCollectLines(configPath), 'exit "$rc"', ""].join("\n");
+}
+
+/** The garbage collection as shell lines that leave its outcome in `$rc` (0 for an empty storage). */
+function garbageCollectLines(configPath: string = REGISTRY_PATHS.config): string[] {
     return [
-        "set -u",
         `out=$(registry garbage-collect --delete-untagged ${configPath} 2>&1)`,
         "rc=$?",
         'printf "%s\\n" "$out"',
         'if [ "$rc" -ne 0 ] && printf "%s" "$out" | grep -q "Path not found"; then',
         '  echo "empty registry storage: nothing to collect"',
-        "  exit 0",
+        "  rc=0",
         "fi",
+    ];
+}
+
+/** What maintenance keeps (see maintenanceScript). */
+export interface RetentionOptions {
+    /** Tags kept per repository, the most recently pushed. */
+    keepTags: number;
+    /** Tags of Kaniko's layer cache (repositories named `cache` or `.../cache`) are dropped once older than this. */
+    cacheTtlHours: number;
+}
+
+export const DEFAULT_RETENTION: RetentionOptions = { keepTags: 10, cacheTtlHours: 336 };
+
+/**
+ * The registry's maintenance, run inside the registry container while the registry serves
+ * read-only: first retention (in each repository the `keepTags` most recently pushed tags stay,
+ * by the time their tag link was written; in Kaniko's cache repositories every tag older than the
+ * cache TTL goes), then `garbage-collect --delete-untagged`, which frees the manifests and blobs
+ * no tag refers to any more. Prints what it removed and the storage size before and after.
+ */
+export function maintenanceScript(r: RetentionOptions): string {
+    const repos = `${REGISTRY_PATHS.data}/docker/registry/v2/repositories`;
+    return [
+        `repos=${repos}`,
+        `keep=${r.keepTags}`,
+        `ttl=${r.cacheTtlHours * 3600}`,
+        "now=$(date +%s)",
+        `before=$(du -sk ${REGISTRY_PATHS.data}/docker 2>/dev/null | cut -f1)`,
+        'if [ -d "$repos" ]; then',
+        `  find "$repos" -type d -path '*/_manifests/tags' | sort > /tmp/tag-dirs`,
+        "  while read -r tags; do",
+        '    repo=${tags#"$repos"/}; repo=${repo%/_manifests/tags}',
+        '    for link in "$tags"/*/current/link; do [ -f "$link" ] && echo "$(stat -c %Y "$link") $link"; done | sort -k1,1rn -k2 > /tmp/tag-links',
+        '    case "/$repo" in',
+        `      */cache) awk -v now="$now" -v ttl="$ttl" 'now - $1 > ttl { print $2 }' /tmp/tag-links ;;`,
+        "      *) tail -n +$((keep + 1)) /tmp/tag-links | cut -d' ' -f2 ;;",
+        "    esac > /tmp/tag-drop",
+        "    while read -r link; do",
+        '      tag=${link%/current/link}; tag=${tag##*/}',
+        '      echo "retention: removing tag $repo:$tag"',
+        '      rm -rf "$tags/$tag"',
+        "    done < /tmp/tag-drop",
+        "  done < /tmp/tag-dirs",
+        "fi",
+        ...garbageCollectLines(),
+        `after=$(du -sk ${REGISTRY_PATHS.data}/docker 2>/dev/null | cut -f1)`,
+        'echo "maintenance: storage ${before:-0} KiB -> ${after:-0} KiB"',
         'exit "$rc"',
         "",
     ].join("\n");
+}
+
+/**
+ * The in-cluster registry container's command. It serves the registry; when the maintenance
+ * CronJob leaves a request on the volume, it restarts the registry read-only (pulls go on, pushes
+ * get HTTP 405 "read-only mode", which Kaniko reports and retries with --push-retry), runs
+ * maintenanceScript, then restarts it read-write: a fresh process, so no in-memory descriptor of a
+ * deleted blob survives (distribution's garbage collection must run while the registry is
+ * read-only or stopped, and its blob descriptor cache would otherwise serve blobs that are gone).
+ * The result goes back to the CronJob's pod through the volume. SIGTERM stops the registry.
+ */
+export function registryRunScript(): string {
+    const dir = REGISTRY_PATHS.maintenanceDir;
+    return [
+        "#!/bin/sh",
+        "# Written by kaniko-builder: serves the registry, and runs maintenance on request (see maintain.sh).",
+        "set -u",
+        `dir=${dir}`,
+        'mkdir -p "$dir"',
+        'pid=""',
+        'serve() { registry serve "$1" & pid=$!; }',
+        'stop() { if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=""; fi; }',
+        "trap 'stop; exit 0' TERM INT",
+        `serve ${REGISTRY_PATHS.config}`,
+        "while :; do",
+        '  if [ -f "$dir/request" ]; then',
+        '    id=$(cat "$dir/request")',
+        '    echo "maintenance $id: serving read-only"',
+        `    stop; serve ${REGISTRY_PATHS.readOnlyConfig}`,
+        `    sh ${REGISTRY_PATHS.configDir}/maintain.sh > "$dir/$id.log" 2>&1; rc=$?`,
+        '    cat "$dir/$id.log"',
+        '    echo "maintenance $id: exit $rc; serving read-write again"',
+        `    stop; serve ${REGISTRY_PATHS.config}`,
+        '    echo "$rc" > "$dir/$id.rc"; rm -f "$dir/request"',
+        '    find "$dir" -type f -mtime +30 -delete 2>/dev/null',
+        "  fi",
+        '  if ! kill -0 "$pid" 2>/dev/null; then wait "$pid"; rc=$?; echo "registry exited with $rc"; exit "$rc"; fi',
+        "  sleep 5 & wait $!",
+        "done",
+        "",
+    ].join("\n");
+}
+
+/**
+ * The maintenance CronJob's command: leaves a request for the registry container (run.sh) on the
+ * shared volume, waits for its result (up to an hour) and ends with its exit code and log.
+ */
+export function maintenanceRequestScript(): string {
+    const dir = REGISTRY_PATHS.maintenanceDir;
+    return [
+        "set -u",
+        `dir=${dir}`,
+        'id="$(date +%Y%m%d-%H%M%S)-$HOSTNAME"',
+        'mkdir -p "$dir"',
+        'if [ -f "$dir/request" ]; then id=$(cat "$dir/request"); echo "maintenance $id is already requested: waiting for it"',
+        'else echo "$id" > "$dir/request.tmp" && mv "$dir/request.tmp" "$dir/request"; echo "maintenance $id requested"; fi',
+        "i=0",
+        'while [ ! -f "$dir/$id.rc" ]; do',
+        "  i=$((i + 1))",
+        '  if [ "$i" -gt 720 ]; then echo "maintenance $id: no result after an hour: is the registry pod running?"; exit 1; fi',
+        "  sleep 5",
+        "done",
+        'cat "$dir/$id.log"',
+        'exit "$(cat "$dir/$id.rc")"',
+        "",
+    ].join("\n");
+}
+
+/** Checks the retention settings. */
+export function validateRetention(r: RetentionOptions): RetentionOptions {
+    if (!Number.isInteger(r.keepTags) || r.keepTags < 1) {
+        throw new InvalidInputError("keepTags", `${quote(r.keepTags)} is not a whole number of at least 1`, "keep at least the newest tag, e.g. 10");
+    }
+    if (!Number.isInteger(r.cacheTtlHours) || r.cacheTtlHours < 1) {
+        throw new InvalidInputError("cacheTtlHours", `${quote(r.cacheTtlHours)} is not a whole number of hours`, "use Kaniko's --cache-ttl in hours, e.g. 336 (two weeks)");
+    }
+    return r;
 }
 
 /** Checks a NodePort (the range kube-apiserver allots by default). */
@@ -236,6 +373,8 @@ export interface RegistryPlanInput {
     hostFromOutside?: string;
     resources: ContainerResources;
     garbageCollectionSchedule?: string;
+    /** What the scheduled maintenance keeps (with garbageCollectionSchedule). */
+    retention: RetentionOptions;
     help: string;
     /** With a NetworkPolicy: the namespaces whose pods may reach the registry. */
     allowedNamespaces?: string[];
@@ -343,6 +482,7 @@ export function registryDeployment(p: RegistryPlanInput, checksums: { config: st
                         {
                             name: "registry",
                             image: p.image,
+                            command: ["/bin/sh", REGISTRY_PATHS.runScript],
                             ports: [{ name: "http", containerPort: REGISTRY_PORT, protocol: "TCP" }],
                             env: [HTTP_SECRET_ENV(p)],
                             readinessProbe: { ...probe, periodSeconds: 5 },
@@ -384,9 +524,11 @@ export function registryPvc(p: RegistryPlanInput): Record<string, any> {
 }
 
 /**
- * The garbage-collection CronJob: the registry image running `registry garbage-collect
- * --delete-untagged` on the same volume, scheduled onto the registry pod's node (the volume is
- * ReadWriteOnce), never two at once.
+ * The maintenance CronJob: on the registry pod's node (the volume is ReadWriteOnce), never two at
+ * once, it asks the registry container for maintenance through the volume and waits for the result
+ * (maintenanceRequestScript): retention and garbage collection run inside the registry's own pod,
+ * with the registry read-only and restarted afterwards (registryRunScript), never beside a
+ * registry that takes pushes.
  */
 export function registryGcCronJob(p: RegistryPlanInput & { garbageCollectionSchedule: string }): Record<string, any> {
     return {
@@ -416,16 +558,15 @@ export function registryGcCronJob(p: RegistryPlanInput & { garbageCollectionSche
                             },
                             containers: [
                                 {
-                                    name: "garbage-collect",
+                                    name: "request-maintenance",
                                     image: p.image,
-                                    command: ["/bin/sh", "-c", garbageCollectScript()],
-                                    env: [HTTP_SECRET_ENV(p)],
+                                    command: ["/bin/sh", "-c", maintenanceRequestScript()],
                                     resources: p.resources,
                                     securityContext: CONTAINER_SECURITY_CONTEXT,
-                                    volumeMounts: registryMounts(p),
+                                    volumeMounts: [{ name: "data", mountPath: REGISTRY_PATHS.data }],
                                 },
                             ],
-                            volumes: registryVolumes(p),
+                            volumes: registryVolumes(p).filter((v) => v.name === "data"),
                         },
                     },
                 },
@@ -474,6 +615,8 @@ export interface RegistryPlan extends RegistryAddresses {
     /** Which registry this is (`cluster/<namespace>/<name>`): part of the derived salts and secrets. */
     identity: string;
     configYaml: string;
+    /** The config ConfigMap's files (in /etc/docker/registry): config.yml, its read-only twin, run.sh, maintain.sh. */
+    configFiles: Record<string, string>;
     executorFlags: string[];
     /** Where containerd's hosts.toml for the push host goes on each node. */
     containerdHostsTomlPath: string;
@@ -495,15 +638,23 @@ export function planClusterRegistry(p: RegistryPlanInput): RegistryPlan {
         }
         validateSchedule("garbageCollectionSchedule", p.garbageCollectionSchedule);
     }
+    validateRetention(p.retention);
     checkResources("resources", p.resources);
     (p.allowedNamespaces ?? []).forEach((ns, i) => validateNamespace(`allowedNamespaces[${i}]`, ns));
     (p.nodeCidrs ?? []).forEach((cidr, i) => validateCidr(`nodeCidrs[${i}]`, cidr));
     const addresses = clusterRegistryAddresses(p);
+    const configYaml = registryConfigYaml({ auth: p.auth, realm: p.realm, deleteEnabled: true });
     return {
         input: p,
         identity: `cluster/${p.namespace}/${p.name}`,
         ...addresses,
-        configYaml: registryConfigYaml({ auth: p.auth, realm: p.realm, deleteEnabled: true }),
+        configYaml,
+        configFiles: {
+            "config.yml": configYaml,
+            "config-readonly.yml": registryConfigYaml({ auth: p.auth, realm: p.realm, deleteEnabled: true, readOnly: true }),
+            "maintain.sh": maintenanceScript(p.retention),
+            "run.sh": registryRunScript(),
+        },
         executorFlags: insecureRegistryFlags(addresses.pushHost),
         containerdHostsTomlPath: `/etc/containerd/certs.d/${addresses.pushHost}/hosts.toml`,
         localRegistryHostingYaml: localRegistryHostingYaml({

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as bcrypt from "bcryptjs";
 import { parse } from "yaml";
 import { KanikoPodTemplate, LocalInsecureRegistry, RegistryCredsSecret } from "../components";
-import { containerdHostsToml, garbageCollectScript } from "../components/localRegistry";
+import { containerdHostsToml, maintenanceRequestScript, maintenanceScript, registryRunScript } from "../components/localRegistry";
 import { configJsonOf } from "./helpers/credsSecret";
 import { validateK8sObject } from "./helpers/k8sSchema";
 import { RecordedResource, isWireSecret, recordResources, settle, unwrapSecrets, valueOf } from "./helpers/pulumiMocks";
@@ -73,7 +73,11 @@ describe("LocalInsecureRegistry, in-cluster mode", () => {
     test("the config ConfigMap has config.yml and nothing secret; the PVC has size and class", async () => {
         const r = await create("registry", { namespace: "ci", users: USERS, storageSize: "50Gi", storageClassName: "fast" });
         const config = byType("kubernetes:core/v1:ConfigMap").find((c) => c.metadata.name === "registry-config");
-        expect(Object.keys(config.data)).toEqual(["config.yml"]);
+        // config.yml, its read-only twin for maintenance, and the container's scripts.
+        expect(Object.keys(config.data).sort()).toEqual(["config-readonly.yml", "config.yml", "maintain.sh", "run.sh"]);
+        expect(parse(config.data["config-readonly.yml"]).storage.maintenance).toEqual({ readonly: { enabled: true } });
+        expect(config.data["run.sh"]).toBe(registryRunScript());
+        expect(config.data["maintain.sh"]).toBe(maintenanceScript({ keepTags: 10, cacheTtlHours: 336 }));
         expect(config.data["config.yml"]).toBe(await valueOf(r.configYaml));
         expect(parse(config.data["config.yml"]).auth).toEqual({ htpasswd: { realm: "kaniko-builder registry", path: "/auth/htpasswd" } });
         expect(parse(config.data["config.yml"]).http).not.toHaveProperty("secret");
@@ -164,7 +168,14 @@ describe("LocalInsecureRegistry, in-cluster mode", () => {
         const job = one("kubernetes:batch/v1:CronJob");
         expect(job.metadata.name).toBe("registry-gc");
         expect(job.spec.schedule).toBe("0 3 * * 0");
-        expect(job.spec.jobTemplate.spec.template.spec.containers[0].command).toEqual(["/bin/sh", "-c", garbageCollectScript()]);
+        expect(job.spec.jobTemplate.spec.template.spec.containers[0].command).toEqual(["/bin/sh", "-c", maintenanceRequestScript()]);
+        expect(one("kubernetes:apps/v1:Deployment").spec.template.spec.containers[0].command).toEqual(["/bin/sh", "/etc/docker/registry/run.sh"]);
+
+        mocks.reset();
+        await create("registry", { users: USERS, garbageCollectionSchedule: "@weekly", keepTags: 3, cacheTtlHours: 24 });
+        const files = byType("kubernetes:core/v1:ConfigMap").find((c) => c.metadata.name === "registry-config").data;
+        expect(files["maintain.sh"]).toBe(maintenanceScript({ keepTags: 3, cacheTtlHours: 24 }));
+        expect(files["maintain.sh"]).toContain("keep=3\nttl=86400\n");
         expectSchemaValid(mocks.resources);
     });
 

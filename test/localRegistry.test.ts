@@ -8,12 +8,14 @@ import { parse as parseToml } from "smol-toml";
 import { parse } from "yaml";
 import {
     DEFAULT_REGISTRY_IMAGE,
+    DEFAULT_RETENTION,
     bcryptHashCount,
     RegistryPlanInput,
     clusterRegistryAddresses,
     containerdHostsToml,
     deriveHttpSecret,
     garbageCollectScript,
+    maintenanceRequestScript,
     htpasswdFile,
     htpasswdLine,
     localRegistryHostingYaml,
@@ -198,6 +200,7 @@ const PLAN: RegistryPlanInput = {
     storageSize: "10Gi",
     nodePort: 30500,
     resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+    retention: DEFAULT_RETENTION,
     garbageCollectionSchedule: "0 3 * * 0",
     help: "https://example.com/help",
 };
@@ -295,11 +298,13 @@ describe("the registry's Kubernetes objects", () => {
         const pod = job.spec.jobTemplate.spec.template.spec;
         expect(job.spec.schedule).toBe("0 3 * * 0");
         expect(job.spec.concurrencyPolicy).toBe("Forbid");
-        expect(pod.volumes).toEqual(registryDeployment(PLAN, sums).spec.template.spec.volumes);
+        // Only the volume: it leaves a request there for the registry container, which runs the maintenance.
+        expect(pod.volumes).toEqual([{ name: "data", persistentVolumeClaim: { claimName: "registry-data" } }]);
+        expect(pod.containers[0].volumeMounts).toEqual([{ name: "data", mountPath: "/var/lib/registry" }]);
         expect(pod.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution).toEqual([
             { labelSelector: { matchLabels: { "app.kubernetes.io/name": "registry", "app.kubernetes.io/instance": "registry" } }, topologyKey: "kubernetes.io/hostname" },
         ]);
-        expect(pod.containers[0].command).toEqual(["/bin/sh", "-c", garbageCollectScript()]);
+        expect(pod.containers[0].command).toEqual(["/bin/sh", "-c", maintenanceRequestScript()]);
     });
 
     test("the PVC has the size and class", () => {

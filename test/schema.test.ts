@@ -27,7 +27,7 @@ const EXPECTED: Record<string, { inputs: string[]; outputs: string[] }> = {
     LocalInsecureRegistry: {
         inputs: [
             "mode", "namespace", "name", "image", "auth", "users", "realm", "persistence", "storageSize", "storageClassName", "nodePort",
-            "hostFromOutside", "resources", "garbageCollectionSchedule", "publishLocalRegistryHosting", "localRegistryHostingHelp",
+            "hostFromOutside", "resources", "garbageCollectionSchedule", "keepTags", "cacheTtlHours", "publishLocalRegistryHosting", "localRegistryHostingHelp",
             "dockerNetwork", "containerName", "hostPort", "networkPolicy", "allowedNamespaces", "nodeCidrs",
         ],
         outputs: ["pushHost", "pullHost", "hostFromOutside", "executorFlags", "logins", "configYaml", "containerdHostsTomlPath", "containerdHostsToml", "localRegistryHosting"],

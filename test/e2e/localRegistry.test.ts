@@ -39,6 +39,7 @@ async function generate() {
     const decode = (b64: string) => Buffer.from(b64, "base64").toString("utf8");
     return {
         configYaml: configMap.data["config.yml"] as string,
+        readOnlyConfigYaml: configMap.data["config-readonly.yml"] as string,
         htpasswd: decode(secret.data.htpasswd),
         httpSecret: decode(secret.data["http-secret"]),
         logins: await valueOf(registry.logins),
@@ -224,5 +225,21 @@ describeWithTools("LocalInsecureRegistry's generated files run the distribution 
         server = await start();
         expect(digestOf(authfile, "apps/moving:latest")).toBe(images[3].manifestDigest);
         expect(digestOf(authfile, "apps/hello:1.0")).toBe(images[0].manifestDigest);
+    });
+
+    test("the read-only config (served during maintenance) refuses a push with HTTP 405 and still serves pulls", async () => {
+        await server.kill();
+        const readOnly = path.join(work, "config-readonly.yml");
+        fs.writeFileSync(readOnly, rewriteForHost(generated.readOnlyConfigYaml, { port, data: path.join(work, "data"), htpasswd: path.join(work, "htpasswd") }));
+        const readOnlyServer = await serveRegistry({ configFile: readOnly, port, logFile: path.join(work, "registry-ro.log"), env: { REGISTRY_HTTP_SECRET: generated.httpSecret } });
+        try {
+            const refused = skopeo(copyArgs(authfile, images[1], "apps/during-maintenance:1"));
+            expect(refused.status).not.toBe(0);
+            expect(refused.stderr).toMatch(/read-only mode|405|UNSUPPORTED/i);
+            expect(digestOf(authfile, "apps/hello:1.0")).toBe(images[0].manifestDigest);
+        } finally {
+            await readOnlyServer.kill();
+            server = await start();
+        }
     });
 });

@@ -99,6 +99,8 @@ describe("npm start (bin/render/render.js)", () => {
                 "PersistentVolumeClaim/registry-data",
                 "Service/registry",
                 "Deployment/registry",
+                // Maintenance (retention and garbage collection) is on by default, weekly.
+                "CronJob/registry-gc",
             ]);
             for (const doc of docs) expect(() => validateK8sObject(doc)).not.toThrow();
         }
