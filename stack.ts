@@ -69,6 +69,8 @@ export function clusterInitStack() {
             registry: optional("registry"),
             insecureRegistry: config.getBoolean("insecureRegistry") || undefined,
             jenkinsReleaseName: optional("jenkinsReleaseName"),
+            jenkinsNameOverride: optional("jenkinsNameOverride"),
+            jenkinsFullnameOverride: optional("jenkinsFullnameOverride"),
             jenkinsNamespace: optional("jenkinsNamespace"),
         },
     });
@@ -86,8 +88,10 @@ export function clusterInitStack() {
         dockerConfigJson: builder.dockerConfigJson,
         /** The Jenkins label of the Kaniko pod template (`agent { label '...' }`). */
         podTemplateLabel: builder.podTemplateLabel,
-        /** The ConfigMap the Jenkins chart's sidecar loads (JCasC) and its namespace. */
+        /** Where the pod template went: `<namespace>/<name>` of the ConfigMap the Jenkins chart's sidecar loads (JCasC). */
         podTemplateConfigMap: builder.podTemplateConfigMap,
+        /** The label on it that the sidecar looks for (`<fullname>-jenkins-config=true`). */
+        podTemplateSidecarLabel: builder.podTemplateSidecarLabel,
         /** The Kaniko executor flags derived from the registry. */
         executorFlags: builder.executorFlags,
         /** The lines to paste into a Jenkinsfile stage. */
@@ -98,7 +102,11 @@ export function clusterInitStack() {
         pushHost: builder.pushHost,
         /** What image fields use to pull from the local registry, e.g. localhost:30500 (none without one). */
         pullHost: builder.pullHost,
-        /** containerd's hosts.toml for nodes that pull by the push host (see README, "How nodes pull"). */
+        /** containerd's hosts.toml for nodes that pull by the push host or from an insecureRegistry (see README, "How nodes pull"). */
         containerdHostsToml: builder.containerdHostsToml,
+        /** Where that file goes on each node. */
+        containerdHostsTomlPath: builder.containerdHostsTomlPath,
+        /** With insecureRegistry: the insecure-registries entry of /etc/docker/daemon.json for Docker Engine nodes. */
+        dockerDaemonJson: builder.dockerDaemonJson,
     };
 }

@@ -53,6 +53,8 @@ export class KanikoBuilder extends pulumi.ComponentResource {
     public readonly podTemplateLabel: pulumi.Output<string>;
     /** `<namespace>/<name>` of the ConfigMap Jenkins loads. */
     public readonly podTemplateConfigMap: pulumi.Output<string>;
+    /** The label (`<key>=true`) on that ConfigMap, which the Jenkins chart's config-reload sidecar loads it by. */
+    public readonly podTemplateSidecarLabel: pulumi.Output<string>;
     /** The Kaniko executor flags the template passes. */
     public readonly executorFlags: pulumi.Output<string[]>;
     /** The lines for a Jenkinsfile stage. */
@@ -65,8 +67,15 @@ export class KanikoBuilder extends pulumi.ComponentResource {
     public readonly pullHost: pulumi.Output<string | undefined>;
     /** The encoded config.json, a Pulumi secret. */
     public readonly dockerConfigJson: pulumi.Output<string>;
-    /** containerd's hosts.toml for the local registry (see LocalInsecureRegistry), undefined without one. */
+    /**
+     * containerd's hosts.toml for nodes: for the local registry (see LocalInsecureRegistry), or for
+     * the template's `registry` when it is an `insecureRegistry`; undefined otherwise.
+     */
     public readonly containerdHostsToml: pulumi.Output<string | undefined>;
+    /** Where that hosts.toml goes on each node. */
+    public readonly containerdHostsTomlPath: pulumi.Output<string | undefined>;
+    /** For an `insecureRegistry`: the `insecure-registries` entry of `/etc/docker/daemon.json` for Docker Engine nodes. */
+    public readonly dockerDaemonJson: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: KanikoBuilderArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         withComponent(COMPONENT, name, () => {
@@ -128,13 +137,19 @@ export class KanikoBuilder extends pulumi.ComponentResource {
         this.executorFlags = podTemplate.executorFlags;
         this.jenkinsfileSnippet = podTemplate.jenkinsfileSnippet;
         this.podYaml = podTemplate.podYaml;
-        this.containerdHostsToml = local ? local.containerdHostsToml : pulumi.output(undefined);
+        this.podTemplateSidecarLabel = podTemplate.sidecarLabel;
+        this.containerdHostsToml = local ? local.containerdHostsToml : podTemplate.containerdHostsToml;
+        this.containerdHostsTomlPath = local ? local.containerdHostsTomlPath : podTemplate.containerdHostsTomlPath;
+        this.dockerDaemonJson = podTemplate.dockerDaemonJson;
         this.pushHost = local ? local.pushHost : pulumi.output(args.podTemplate?.registry);
         this.pullHost = local ? local.pullHost : pulumi.output(undefined);
         this.registerOutputs({
             secretName: this.secretName,
             dataKey: this.dataKey,
             containerdHostsToml: this.containerdHostsToml,
+            containerdHostsTomlPath: this.containerdHostsTomlPath,
+            dockerDaemonJson: this.dockerDaemonJson,
+            podTemplateSidecarLabel: this.podTemplateSidecarLabel,
             namespace: this.namespace,
             dockerConfigJson: this.dockerConfigJson,
             podTemplateLabel: this.podTemplateLabel,

@@ -7,6 +7,7 @@ import {
     DEFAULT_KANIKO_IMAGE,
     DEFAULT_KANIKO_RESOURCES,
     EnvVar,
+    agentRbacObjects,
     buildJcasc,
     buildKanikoPod,
     deriveExecutorFlags,
@@ -17,7 +18,8 @@ import {
     validateTemplateNames,
 } from "./podTemplate";
 import { isKnownDeep } from "./inputs";
-import { InvalidInputError, quote, withComponent } from "./validation";
+import { containerdHostsToml } from "./localRegistry";
+import { InvalidInputError, quote, validateObjectName, withComponent } from "./validation";
 
 const COMPONENT = "KanikoPodTemplate";
 
@@ -79,6 +81,22 @@ export interface KanikoPodTemplateSettings {
     imageName?: pulumi.Input<string>;
     /** Helm release name of the Jenkins chart (its ConfigMap label and service names follow from it). Default `jenkins`. */
     jenkinsReleaseName?: pulumi.Input<string>;
+    /** The Jenkins chart's `nameOverride`, if the release sets one (it changes the chart's fullname). */
+    jenkinsNameOverride?: pulumi.Input<string>;
+    /**
+     * The Jenkins chart's `fullnameOverride`, if the release sets one: the sidecar's ConfigMap label
+     * (`<fullname>-jenkins-config`), the controller URL, the agent tunnel and the controller's
+     * ServiceAccount follow from the fullname.
+     */
+    jenkinsFullnameOverride?: pulumi.Input<string>;
+    /** The Jenkins controller's ServiceAccount. Default `<fullname>`, as the chart creates it. */
+    jenkinsServiceAccountName?: pulumi.Input<string>;
+    /**
+     * When the agent pods run in another namespace than the Jenkins controller, create a Role and
+     * RoleBinding there that let the controller's ServiceAccount run them (the rules of the chart's
+     * `schedule-agents` Role). Default true. Must be known when the program runs.
+     */
+    agentRbac?: boolean;
     /** Namespace of the Jenkins controller; the ConfigMap goes there for the chart's sidecar. Default: `namespace`. */
     jenkinsNamespace?: pulumi.Input<string>;
     /** Name of the Kubernetes cloud this template is declared in (not the chart's `kubernetes`). Default `kaniko`. */
@@ -155,11 +173,38 @@ interface Resolved {
     registryFlags?: string[];
     imageName?: string;
     jenkinsReleaseName?: string;
+    jenkinsNameOverride?: string;
+    jenkinsFullnameOverride?: string;
+    jenkinsServiceAccountName?: string;
+    agentRbac?: boolean;
     jenkinsNamespace?: string;
     cloudName?: string;
     jenkinsUrl?: string;
     jenkinsTunnel?: string;
     configMapName?: string;
+}
+
+/**
+ * A node's configuration for pulling from a plain-HTTP registry: containerd reads
+ * `/etc/containerd/certs.d/<host>/hosts.toml` (with `config_path` set, as kind and most distributions
+ * do); Docker Engine nodes list the host under `insecure-registries` in `/etc/docker/daemon.json`.
+ */
+export interface NodeRegistryConfig {
+    host: string;
+    containerdHostsToml: string;
+    containerdHostsTomlPath: string;
+    /** The `daemon.json` entry, to merge into an existing file. */
+    dockerDaemonJson: string;
+}
+
+/** The node configuration for pulling `host` over plain HTTP. */
+export function nodeRegistryConfig(host: string): NodeRegistryConfig {
+    return {
+        host,
+        containerdHostsToml: containerdHostsToml(host, host),
+        containerdHostsTomlPath: `/etc/containerd/certs.d/${host}/hosts.toml`,
+        dockerDaemonJson: `${JSON.stringify({ "insecure-registries": [host] }, null, 2)}\n`,
+    };
 }
 
 /** What the template renders to. */
@@ -172,6 +217,10 @@ export interface RenderedPodTemplate {
     configMapName: string;
     /** The ConfigMap label the Jenkins chart's config-reload sidecar watches. */
     sidecarLabel: string;
+    /** The Role and RoleBinding for the controller in the agents' namespace (none when it is the controller's). */
+    rbac: Record<string, any>[];
+    /** What nodes need to pull from an `insecureRegistry` over plain HTTP (undefined otherwise). */
+    nodeRegistryConfig?: NodeRegistryConfig;
     podYaml: string;
     jcascYaml: string;
     executorFlags: string[];
@@ -201,11 +250,19 @@ export function renderKanikoPodTemplate(r: Resolved): RenderedPodTemplate {
             "create the RegistryCredsSecret with the same namespace as the pod template",
         );
     }
-    const fullname = jenkinsChartFullname(names.jenkinsReleaseName);
+    const fullname = jenkinsChartFullname(names.jenkinsReleaseName, { nameOverride: r.jenkinsNameOverride, fullnameOverride: r.jenkinsFullnameOverride });
+    validateObjectName("jenkinsFullnameOverride", fullname);
     const sidecarLabel = `${fullname}-jenkins-config`;
     if (sidecarLabel.length > 63) {
-        throw new InvalidInputError("jenkinsReleaseName", `gives the label key ${quote(sidecarLabel)}, longer than 63 characters`, "use a shorter release name");
+        const field = r.jenkinsFullnameOverride ? "jenkinsFullnameOverride" : "jenkinsReleaseName";
+        throw new InvalidInputError(field, `gives the label key ${quote(sidecarLabel)}, longer than 63 characters`, "use a shorter name");
     }
+    const serviceAccountName = r.jenkinsServiceAccountName ?? fullname;
+    validateObjectName("jenkinsServiceAccountName", serviceAccountName);
+    const rbac =
+        (r.agentRbac ?? true) && names.jenkinsNamespace !== namespace
+            ? agentRbacObjects({ name: `${names.configMapName}-agents`, namespace, serviceAccountName, serviceAccountNamespace: names.jenkinsNamespace })
+            : [];
     const registry = r.registry === undefined ? undefined : parseRegistry("registry", r.registry);
     const executorFlags = deriveExecutorFlags({
         registry,
@@ -250,6 +307,9 @@ export function renderKanikoPodTemplate(r: Resolved): RenderedPodTemplate {
     return {
         ...names,
         sidecarLabel,
+        rbac,
+        // A LocalInsecureRegistry brings its own (its pull host differs from its push host).
+        nodeRegistryConfig: registry && r.insecureRegistry && r.registryFlags === undefined ? nodeRegistryConfig(registry.host) : undefined,
         podYaml,
         jcascYaml: JCASC_HEADER + toYaml(jcasc),
         executorFlags,
@@ -327,6 +387,17 @@ export class KanikoPodTemplate extends pulumi.ComponentResource {
     public readonly configMapNamespace: pulumi.Output<string>;
     /** The ConfigMap. */
     public readonly configMap: k8s.core.v1.ConfigMap;
+    /** The label (`<key>=true`) the Jenkins chart's config-reload sidecar loads ConfigMaps by. */
+    public readonly sidecarLabel: pulumi.Output<string>;
+    /**
+     * With `insecureRegistry`: containerd's `hosts.toml` that lets nodes pull the registry's images
+     * over plain HTTP, for `/etc/containerd/certs.d/<host>/hosts.toml` (undefined otherwise).
+     */
+    public readonly containerdHostsToml: pulumi.Output<string | undefined>;
+    /** With `insecureRegistry`: where that file goes on each node. */
+    public readonly containerdHostsTomlPath: pulumi.Output<string | undefined>;
+    /** With `insecureRegistry`: the `/etc/docker/daemon.json` entry for Docker Engine nodes. */
+    public readonly dockerDaemonJson: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: KanikoPodTemplateArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         precheckKanikoPodTemplate(name, args);
@@ -375,7 +446,23 @@ export class KanikoPodTemplate extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        // The controller's rights in the agents' namespace, where it is not the controller's own. The
+        // objects depend on resolved namespaces, so they are declared once those are known.
+        published.apply((t) => {
+            for (const object of t.rbac) {
+                const kind = object.kind as "Role" | "RoleBinding";
+                const { apiVersion: _a, kind: _k, ...spec } = object;
+                if (kind === "Role") new k8s.rbac.v1.Role(`${name}-agents`, spec, { parent: this });
+                else new k8s.rbac.v1.RoleBinding(`${name}-agents`, spec as k8s.rbac.v1.RoleBindingArgs, { parent: this });
+            }
+            return t;
+        });
+
         this.podYaml = rendered.podYaml;
+        this.sidecarLabel = rendered.sidecarLabel.apply((l) => `${l}=true`);
+        this.containerdHostsToml = rendered.apply((t) => t.nodeRegistryConfig?.containerdHostsToml);
+        this.containerdHostsTomlPath = rendered.apply((t) => t.nodeRegistryConfig?.containerdHostsTomlPath);
+        this.dockerDaemonJson = rendered.apply((t) => t.nodeRegistryConfig?.dockerDaemonJson);
         this.jcascYaml = rendered.jcascYaml;
         this.executorFlags = rendered.executorFlags;
         this.jenkinsfileSnippet = rendered.jenkinsfileSnippet;
@@ -397,6 +484,10 @@ export class KanikoPodTemplate extends pulumi.ComponentResource {
             namespace: this.namespace,
             configMapName: this.configMapName,
             configMapNamespace: this.configMapNamespace,
+            sidecarLabel: this.sidecarLabel,
+            containerdHostsToml: this.containerdHostsToml,
+            containerdHostsTomlPath: this.containerdHostsTomlPath,
+            dockerDaemonJson: this.dockerDaemonJson,
         });
     }
 }

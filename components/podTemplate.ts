@@ -335,10 +335,45 @@ export function toYaml(value: unknown): string {
     return stringify(value, { lineWidth: 0, indent: 2 });
 }
 
-/** `<chart fullname>` of a Jenkins Helm release, as the chart's `jenkins.fullname` helper computes it. */
-export function jenkinsChartFullname(releaseName: string): string {
-    const name = releaseName.includes("jenkins") ? releaseName : `${releaseName}-jenkins`;
-    return name.slice(0, 63).replace(/-+$/, "");
+/**
+ * `<chart fullname>` of a Jenkins Helm release, as the chart's `jenkins.fullname` helper computes it:
+ * `fullnameOverride` if set; else the release name if it contains the chart name (`nameOverride`,
+ * default `jenkins`), else `<release>-<name>`; cut to 63 characters without a trailing dash.
+ */
+export function jenkinsChartFullname(releaseName: string, overrides: { nameOverride?: string; fullnameOverride?: string } = {}): string {
+    const trim = (s: string) => s.slice(0, 63).replace(/-+$/, "");
+    if (overrides.fullnameOverride) return trim(overrides.fullnameOverride);
+    const chartName = overrides.nameOverride || "jenkins";
+    return trim(releaseName.includes(chartName) ? releaseName : `${releaseName}-${chartName}`);
+}
+
+/**
+ * The Role and RoleBinding that let the Jenkins controller's ServiceAccount run agent pods in a
+ * namespace other than its own: the rules of the Jenkins chart's `<fullname>-schedule-agents` Role
+ * (which the chart creates only in its own agent namespace). Named after the template's ConfigMap,
+ * so that several templates in one namespace, and the chart's own Role, do not collide.
+ */
+export function agentRbacObjects(o: { name: string; namespace: string; serviceAccountName: string; serviceAccountNamespace: string }): Record<string, any>[] {
+    const labels = { "app.kubernetes.io/part-of": "kaniko-builder", "app.kubernetes.io/component": "jenkins-agent-rbac" };
+    const metadata = { name: o.name, namespace: o.namespace, labels };
+    return [
+        {
+            apiVersion: "rbac.authorization.k8s.io/v1",
+            kind: "Role",
+            metadata,
+            rules: [
+                { apiGroups: [""], resources: ["pods", "pods/exec", "pods/log", "persistentvolumeclaims", "events"], verbs: ["get", "list", "watch"] },
+                { apiGroups: [""], resources: ["pods", "pods/exec", "persistentvolumeclaims"], verbs: ["create", "delete", "deletecollection", "patch", "update"] },
+            ],
+        },
+        {
+            apiVersion: "rbac.authorization.k8s.io/v1",
+            kind: "RoleBinding",
+            metadata,
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: o.name },
+            subjects: [{ kind: "ServiceAccount", name: o.serviceAccountName, namespace: o.serviceAccountNamespace }],
+        },
+    ];
 }
 
 /**

@@ -253,7 +253,7 @@ function redactSecretObject(inputs: Record<string, any>, showSecrets: boolean): 
 }
 
 /** The order `kubectl apply -f` should see objects in: what others refer to first. */
-const KIND_ORDER = ["Namespace", "ServiceAccount", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "CronJob"];
+const KIND_ORDER = ["Namespace", "ServiceAccount", "Role", "RoleBinding", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "CronJob"];
 
 /** Namespaces every cluster has (the API server creates them): never part of namespaces.yaml. */
 const SYSTEM_NAMESPACES = ["default", "kube-node-lease", "kube-public", "kube-system"];

@@ -136,6 +136,28 @@ describe("KanikoPodTemplate", () => {
     });
 });
 
+describe("the controller's rights where the agents run", () => {
+    test("agents outside the Jenkins namespace: a Role and RoleBinding there, for the controller's ServiceAccount", async () => {
+        const t = await create("kaniko", { namespace: "builds", jenkinsNamespace: "jenkins" });
+        await settle(t.sidecarLabel);
+        const rendered = renderKanikoPodTemplate({ namespace: "builds", jenkinsNamespace: "jenkins" });
+        const { apiVersion: _a, kind: _k, ...role } = rendered.rbac[0];
+        const { apiVersion: _b, kind: _l, ...binding } = rendered.rbac[1];
+        expect(unwrapSecrets(mocks.ofType("kubernetes:rbac.authorization.k8s.io/v1:Role")[0].inputs)).toEqual({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", ...role });
+        expect(unwrapSecrets(mocks.ofType("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")[0].inputs)).toEqual({
+            apiVersion: "rbac.authorization.k8s.io/v1",
+            kind: "RoleBinding",
+            ...binding,
+        });
+        expect(await valueOf(t.sidecarLabel)).toBe("jenkins-jenkins-config=true");
+    });
+
+    test("none in the controller's own namespace", async () => {
+        await create("kaniko", { namespace: "jenkins", jenkinsNamespace: "jenkins" });
+        expect(mocks.resources.map((r) => r.type)).toEqual(["kaniko-builder:index:KanikoPodTemplate", "kubernetes:core/v1:ConfigMap"]);
+    });
+});
+
 describe("bad input that resolves later fails the run with a clear message", () => {
 
 });

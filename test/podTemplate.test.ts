@@ -1,5 +1,6 @@
 /** Pure logic of the Kaniko agent pod template: pod, flags, JCasC, snippet, names. */
 import { parse } from "yaml";
+import { parse as parseToml } from "smol-toml";
 import { renderKanikoPodTemplate } from "../components/kanikoPodTemplate";
 import {
     DEFAULT_JNLP_IMAGE,
@@ -168,6 +169,79 @@ test("jenkinsChartFullname matches the chart's helper", () => {
     expect(jenkinsChartFullname("ci")).toBe("ci-jenkins");
     expect(jenkinsChartFullname("a".repeat(60))).toBe(`${"a".repeat(60)}-je`);
     expect(jenkinsChartFullname(`${"a".repeat(54)}-`)).toBe(`${"a".repeat(54)}--jenkins`);
+});
+
+test("jenkinsChartFullname follows the chart's nameOverride and fullnameOverride", () => {
+    expect(jenkinsChartFullname("ci", { fullnameOverride: "build-server" })).toBe("build-server");
+    expect(jenkinsChartFullname("ci", { fullnameOverride: `${"b".repeat(62)}-x` })).toBe("b".repeat(62));
+    expect(jenkinsChartFullname("ci", { nameOverride: "controller" })).toBe("ci-controller");
+    expect(jenkinsChartFullname("my-controller", { nameOverride: "controller" })).toBe("my-controller");
+    expect(jenkinsChartFullname("jenkins", { nameOverride: "controller" })).toBe("jenkins-controller");
+});
+
+describe("the chart's overrides and the controller's rights in the agents' namespace", () => {
+    test("fullnameOverride moves the sidecar label, the controller URL, the tunnel and the ServiceAccount", () => {
+        const r = renderKanikoPodTemplate({ namespace: "builds", jenkinsNamespace: "tools", jenkinsFullnameOverride: "ci" });
+        expect(r.sidecarLabel).toBe("ci-jenkins-config");
+        const cloud = parse(r.jcascYaml).jenkins.clouds[0].kubernetes;
+        expect(cloud.jenkinsUrl).toBe("http://ci.tools.svc.cluster.local:8080");
+        expect(cloud.jenkinsTunnel).toBe("ci-agent.tools.svc.cluster.local:50000");
+        expect(r.rbac[1].subjects).toEqual([{ kind: "ServiceAccount", name: "ci", namespace: "tools" }]);
+    });
+
+    test("agents in another namespace: a Role with the chart's schedule-agents rules, bound to the controller's ServiceAccount", () => {
+        const r = renderKanikoPodTemplate({ namespace: "builds", jenkinsNamespace: "jenkins" });
+        const labels = { "app.kubernetes.io/part-of": "kaniko-builder", "app.kubernetes.io/component": "jenkins-agent-rbac" };
+        expect(r.rbac).toEqual([
+            {
+                apiVersion: "rbac.authorization.k8s.io/v1",
+                kind: "Role",
+                metadata: { name: "jenkins-agent-kaniko-agents", namespace: "builds", labels },
+                rules: [
+                    { apiGroups: [""], resources: ["pods", "pods/exec", "pods/log", "persistentvolumeclaims", "events"], verbs: ["get", "list", "watch"] },
+                    { apiGroups: [""], resources: ["pods", "pods/exec", "persistentvolumeclaims"], verbs: ["create", "delete", "deletecollection", "patch", "update"] },
+                ],
+            },
+            {
+                apiVersion: "rbac.authorization.k8s.io/v1",
+                kind: "RoleBinding",
+                metadata: { name: "jenkins-agent-kaniko-agents", namespace: "builds", labels },
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "jenkins-agent-kaniko-agents" },
+                subjects: [{ kind: "ServiceAccount", name: "jenkins", namespace: "jenkins" }],
+            },
+        ]);
+        for (const o of r.rbac) expect(() => validateK8sObject(o as any)).not.toThrow();
+        expect(renderKanikoPodTemplate({ namespace: "builds", jenkinsNamespace: "jenkins", jenkinsServiceAccountName: "ctrl" }).rbac[1].subjects[0].name).toBe("ctrl");
+    });
+
+    test("none where the agents run in the controller's namespace, or with agentRbac: false", () => {
+        expect(renderKanikoPodTemplate({ namespace: "jenkins", jenkinsNamespace: "jenkins" }).rbac).toEqual([]);
+        expect(renderKanikoPodTemplate({ namespace: "jenkins" }).rbac).toEqual([]);
+        expect(renderKanikoPodTemplate({ namespace: "builds", jenkinsNamespace: "jenkins", agentRbac: false }).rbac).toEqual([]);
+    });
+
+    test("a fullname that is no Kubernetes name is refused by the field that made it", () => {
+        expect(() => renderKanikoPodTemplate({ jenkinsFullnameOverride: "Not_A_Name" })).toThrow(/jenkinsFullnameOverride/);
+        expect(() => renderKanikoPodTemplate({ jenkinsFullnameOverride: "c".repeat(60) })).toThrow(/jenkinsFullnameOverride gives the label key .* longer than 63 characters/);
+    });
+});
+
+describe("nodes and an insecure registry", () => {
+    test("insecureRegistry: containerd's hosts.toml and Docker's insecure-registries entry for its host", () => {
+        const r = renderKanikoPodTemplate({ registry: "10.1.61.145:5000/team", insecureRegistry: true });
+        expect(r.nodeRegistryConfig).toEqual({
+            host: "10.1.61.145:5000",
+            containerdHostsToml: 'server = "http://10.1.61.145:5000"\n\n[host."http://10.1.61.145:5000"]\n  capabilities = ["pull", "resolve"]\n',
+            containerdHostsTomlPath: "/etc/containerd/certs.d/10.1.61.145:5000/hosts.toml",
+            dockerDaemonJson: '{\n  "insecure-registries": [\n    "10.1.61.145:5000"\n  ]\n}\n',
+        });
+        expect(parseToml(r.nodeRegistryConfig!.containerdHostsToml)).toEqual({ server: "http://10.1.61.145:5000", host: { "http://10.1.61.145:5000": { capabilities: ["pull", "resolve"] } } });
+    });
+
+    test("none for a TLS registry, or for a LocalInsecureRegistry (which brings its own)", () => {
+        expect(renderKanikoPodTemplate({ registry: "ghcr.io/my-org" }).nodeRegistryConfig).toBeUndefined();
+        expect(renderKanikoPodTemplate({ registry: "registry.ci.svc.cluster.local:5000", registryFlags: ["--insecure-registry=registry.ci.svc.cluster.local:5000"] }).nodeRegistryConfig).toBeUndefined();
+    });
 });
 
 describe("registry wiring", () => {

@@ -21,8 +21,12 @@ const EXPECTED: Record<string, { inputs: string[]; outputs: string[] }> = {
             "kanikoImage", "jnlpResources", "kanikoResources", "nodeSelector", "tolerations", "serviceAccountName", "imagePullSecrets", "env",
             "extraExecutorFlags", "baseImageCacheClaimName", "idleMinutes", "podRetention", "registry", "insecureRegistry", "imageName",
             "jenkinsReleaseName", "jenkinsNamespace", "cloudName", "jenkinsUrl", "jenkinsTunnel", "configMapName",
+            "jenkinsNameOverride", "jenkinsFullnameOverride", "jenkinsServiceAccountName", "agentRbac",
         ],
-        outputs: ["podYaml", "jcascYaml", "executorFlags", "jenkinsfileSnippet", "label", "templateName", "cloudName", "namespace", "configMapName", "configMapNamespace", "configMap"],
+        outputs: [
+            "podYaml", "jcascYaml", "executorFlags", "jenkinsfileSnippet", "label", "templateName", "cloudName", "namespace", "configMapName", "configMapNamespace", "configMap",
+            "sidecarLabel", "containerdHostsToml", "containerdHostsTomlPath", "dockerDaemonJson",
+        ],
     },
     LocalInsecureRegistry: {
         inputs: [
@@ -36,7 +40,7 @@ const EXPECTED: Record<string, { inputs: string[]; outputs: string[] }> = {
         inputs: ["namespace", "registries", "dockerConfigJson", "credHelpers", "secretName", "secretType", "localRegistry", "podTemplate"],
         outputs: [
             "secretName", "dataKey", "namespace", "podTemplateLabel", "podTemplateConfigMap", "executorFlags", "jenkinsfileSnippet", "podYaml",
-            "pushHost", "pullHost", "dockerConfigJson", "containerdHostsToml",
+            "pushHost", "pullHost", "dockerConfigJson", "containerdHostsToml", "containerdHostsTomlPath", "dockerDaemonJson", "podTemplateSidecarLabel",
         ],
     },
 };

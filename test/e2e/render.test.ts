@@ -91,17 +91,20 @@ describe("npm start (bin/render/render.js)", () => {
             expect(render(["-f", config(), "--out", out, ...extra]).status).toBe(0);
             const docs = parseAllDocuments(fs.readFileSync(path.join(dir.path, out, "all.yaml"), "utf8")).map((d) => d.toJSON());
             expect(docs.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual([
+                // Jenkins is in its own namespace (the stack's default, jenkins): the controller gets rights in ci.
+                "Role/jenkins-agent-kaniko-agents",
+                "RoleBinding/jenkins-agent-kaniko-agents",
                 "Secret/registry-auth",
                 "Secret/registrycreds",
-                "ConfigMap/jenkins-agent-kaniko",
                 "ConfigMap/registry-config",
+                "ConfigMap/jenkins-agent-kaniko",
                 "ConfigMap/local-registry-hosting",
                 "PersistentVolumeClaim/registry-data",
                 "Service/registry",
                 "Deployment/registry",
                 // Maintenance (retention and garbage collection) is on by default, weekly.
                 "CronJob/registry-gc",
-            ]);
+]);
             for (const doc of docs) expect(() => validateK8sObject(doc)).not.toThrow();
         }
     });
