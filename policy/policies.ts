@@ -18,40 +18,74 @@ const WORKLOADS: Record<string, (props: Props) => Props | undefined> = {
     "kubernetes:batch/v1:CronJob": (p) => p.spec?.jobTemplate?.spec?.template?.spec,
 };
 
-/** Pod specs a resource declares: a workload's, or those of agent pod templates published in a ConfigMap. */
-function podSpecsOf(type: string, props: Props): { where: string; spec: Props; labels: Props }[] {
+interface PodSpecAt {
+    where: string;
+    spec: Props;
+    labels: Props;
+    /** A pod template that Jenkins starts agents from (in a ConfigMap), not a workload. */
+    agentTemplate: boolean;
+}
+
+/** Parses YAML, or gives undefined for text that is not YAML. */
+function yamlOrUndefined(text: unknown): any {
+    if (typeof text !== "string") return undefined;
+    try {
+        return parse(text);
+    } catch {
+        return undefined;
+    }
+}
+
+/**
+ * The pod specs in a ConfigMap's data, under any key: a raw Pod, and the `yaml` of every pod
+ * template of every Kubernetes cloud in a JCasC document (what Jenkins loads and starts agents from).
+ */
+function configMapPodSpecs(props: Props): PodSpecAt[] {
+    const found: PodSpecAt[] = [];
+    for (const [key, text] of Object.entries<unknown>(props.data ?? {})) {
+        const doc = yamlOrUndefined(text);
+        if (doc?.kind === "Pod") found.push({ where: `ConfigMap data ${key}`, spec: doc.spec ?? {}, labels: doc.metadata?.labels ?? {}, agentTemplate: true });
+        for (const cloud of Array.isArray(doc?.jenkins?.clouds) ? doc.jenkins.clouds : []) {
+            for (const template of cloud?.kubernetes?.templates ?? []) {
+                const pod = yamlOrUndefined(template?.yaml) ?? {};
+                const where = `ConfigMap data ${key}, pod template ${template?.name ?? "?"}`;
+                found.push({ where, spec: pod.spec ?? {}, labels: pod.metadata?.labels ?? {}, agentTemplate: true });
+            }
+        }
+    }
+    return found;
+}
+
+/** Every pod spec a resource declares, whatever its labels: a workload's, or the agent pod templates in a ConfigMap. */
+function podSpecsOf(type: string, props: Props): PodSpecAt[] {
     const workload = WORKLOADS[type];
     if (workload) {
         const spec = workload(props);
-        const labels = { ...props.metadata?.labels, ...props.spec?.template?.metadata?.labels };
-        return spec ? [{ where: type.split(":")[2], spec, labels }] : [];
+        const labels = { ...props.metadata?.labels, ...props.spec?.template?.metadata?.labels, ...props.spec?.jobTemplate?.spec?.template?.metadata?.labels };
+        return spec ? [{ where: type.split(":")[2], spec, labels, agentTemplate: false }] : [];
     }
-    if (type === "kubernetes:core/v1:ConfigMap") {
-        return Object.entries<string>(props.data ?? {})
-            .filter(([key]) => key.endsWith("-pod.yaml.txt"))
-            .map(([key, text]) => {
-                const pod = parse(text) ?? {};
-                return { where: `ConfigMap data ${key}`, spec: pod.spec ?? {}, labels: pod.metadata?.labels ?? {} };
-            });
-    }
-    return [];
+    return type === "kubernetes:core/v1:ConfigMap" ? configMapPodSpecs(props) : [];
 }
 
 const isOurs = (labels: Props) => labels["app.kubernetes.io/part-of"] === "kaniko-builder";
 const isRegistry = (labels: Props) => isOurs(labels) && ["registry", "registry-gc"].includes(labels["app.kubernetes.io/name"]);
 
-/** Build pods (the agent pod template, or any kaniko-builder workload that is not the registry): baseline, no Docker socket, no token without a service account. */
+/**
+ * Every pod Jenkins or Kubernetes would run (agent pod templates in ConfigMaps, whatever the key,
+ * and Pods, Deployments, Jobs, CronJobs..., whatever their labels): the baseline level and no
+ * Docker socket. Agent templates and kaniko-builder's own build workloads also mount no
+ * service-account token unless they ask for a service account.
+ */
 export function buildPodViolations(type: string, props: Props): string[] {
-    return podSpecsOf(type, props)
-        .filter((p) => p.where.startsWith("ConfigMap") || (isOurs(p.labels) && !isRegistry(p.labels)))
-        .flatMap(({ where, spec }) => {
-            const v = baselineViolations(spec).map((x) => `${where}: ${x}`);
-            if (JSON.stringify(spec).includes("docker.sock")) v.push(`${where}: mounts the Docker socket`);
-            if (spec.automountServiceAccountToken !== false && !spec.serviceAccountName) {
-                v.push(`${where}: mounts a service-account token without asking for a service account (set automountServiceAccountToken: false)`);
-            }
-            return v;
-        });
+    return podSpecsOf(type, props).flatMap(({ where, spec, labels, agentTemplate }) => {
+        const v = baselineViolations(spec).map((x) => `${where}: ${x}`);
+        if (JSON.stringify(spec).includes("docker.sock")) v.push(`${where}: mounts the Docker socket`);
+        const buildPod = agentTemplate || (isOurs(labels) && !isRegistry(labels));
+        if (buildPod && spec.automountServiceAccountToken !== false && !spec.serviceAccountName) {
+            v.push(`${where}: mounts a service-account token without asking for a service account (set automountServiceAccountToken: false)`);
+        }
+        return v;
+    });
 }
 
 /** Registry pods (the registry and its garbage collection): the restricted level, so non-root. */
@@ -98,7 +132,7 @@ function policy(name: string, description: string, rule: (type: string, props: P
 export const policies: ResourceValidationPolicy[] = [
     policy(
         "kaniko-build-pods-baseline",
-        "Kaniko build pods meet the Pod Security baseline level: not privileged, no hostPath or Docker socket, no host namespaces, no service-account token unless asked for.",
+        "Every pod meets the Pod Security baseline level (agent pod templates in ConfigMaps, including those inside JCasC, and all workloads, whatever their labels): not privileged, no hostPath or Docker socket, no host namespaces; build pods mount no service-account token unless asked for.",
         buildPodViolations,
     ),
     policy("no-credentials-in-configmaps", "ConfigMaps hold no registry logins, htpasswd hashes or private keys: those belong in Secrets.", configMapCredentialViolations),

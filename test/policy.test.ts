@@ -105,8 +105,21 @@ describe("deliberately bad resources fail", () => {
         return { metadata: { name: "registry", labels }, spec: { template: { metadata: { labels }, spec } } };
     };
 
+    const privileged = { automountServiceAccountToken: false, containers: [{ name: "c", image: "i", securityContext: { privileged: true } }] };
+    const jcascConfigMap = {
+        metadata: { name: "jenkins-agent-bad" },
+        data: {
+            "bad-jcasc.yaml": stringify({ jenkins: { clouds: [{ kubernetes: { name: "k", templates: [{ name: "bad", yaml: stringify({ apiVersion: "v1", kind: "Pod", spec: privileged }) }] } }] } }),
+        },
+    };
     test.each<[string, string, Record<string, any>, string, RegExp]>([
         ["privileged build pod", "kubernetes:core/v1:ConfigMap", agentConfigMap((p) => (p.spec.containers[0].securityContext = { privileged: true })), "kaniko-build-pods-baseline", /Privileged Containers: containers\[kaniko\]/],
+        // Each place a pod can be, with no kaniko-builder label: Jenkins and Kubernetes run them all.
+        ["privileged pod inside a JCasC pod template", "kubernetes:core/v1:ConfigMap", jcascConfigMap, "kaniko-build-pods-baseline", /ConfigMap data bad-jcasc.yaml, pod template bad: Privileged Containers: containers\[c\]/],
+        ["privileged unlabelled Pod", "kubernetes:core/v1:Pod", { metadata: { name: "p" }, spec: privileged }, "kaniko-build-pods-baseline", /^Pod: Privileged Containers/],
+        ["privileged unlabelled Deployment", "kubernetes:apps/v1:Deployment", { metadata: { name: "d" }, spec: { template: { spec: privileged } } }, "kaniko-build-pods-baseline", /Deployment: Privileged Containers/],
+        ["privileged unlabelled Job", "kubernetes:batch/v1:Job", { metadata: { name: "j" }, spec: { template: { spec: privileged } } }, "kaniko-build-pods-baseline", /Job: Privileged Containers/],
+        ["privileged unlabelled CronJob", "kubernetes:batch/v1:CronJob", { metadata: { name: "c" }, spec: { jobTemplate: { spec: { template: { spec: privileged } } } } }, "kaniko-build-pods-baseline", /CronJob: Privileged Containers/],
         ["Docker socket from the node", "kubernetes:core/v1:ConfigMap", agentConfigMap((p) => (p.spec.volumes = [{ name: "sock", hostPath: { path: "/var/run/docker.sock" } }])), "kaniko-build-pods-baseline", /HostPath Volumes: volumes\[sock\]/],
         ["host network", "kubernetes:core/v1:ConfigMap", agentConfigMap((p) => (p.spec.hostNetwork = true)), "kaniko-build-pods-baseline", /Host Namespaces: hostNetwork/],
         ["host PID", "kubernetes:core/v1:ConfigMap", agentConfigMap((p) => (p.spec.hostPID = true)), "kaniko-build-pods-baseline", /Host Namespaces: hostPID/],
