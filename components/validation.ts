@@ -5,9 +5,21 @@
  * Messages never contain a secret's value: callers pass the bad value only for fields that are
  * not secret (names, hosts), and describe secret fields without quoting them.
  */
+import * as pulumi from "@pulumi/pulumi";
 
-/** A bad input. `field` is the argument's path, e.g. `registries[1].server`. */
-export class InvalidInputError extends Error {
+/**
+ * A bad input. `field` is the argument's path, e.g. `registries[1].server`.
+ *
+ * A `RunError`, so that the Pulumi CLI prints its message alone (no stack trace, no "unhandled
+ * exception" wrapper). Its message is fixed: when an input fails while a resource's inputs are
+ * serialized, the SDK rewrites the message in place with the property path in front
+ * (`error serializing property "data": error serializing property "metadata": ...`); the message
+ * already names the component and the field, and keeps starting with them.
+ */
+export class InvalidInputError extends pulumi.RunError {
+    /** `<Component> "<resource name>"`, once a component has claimed the error (withComponent). */
+    private component?: string;
+
     constructor(
         public readonly field: string,
         public readonly problem: string,
@@ -15,6 +27,18 @@ export class InvalidInputError extends Error {
     ) {
         super(`${field} ${problem}. Fix: ${fix}`);
         this.name = "InvalidInputError";
+        Object.defineProperty(this, "message", {
+            get: () => `${this.component ? `${this.component}: ` : ""}${field} ${problem}. Fix: ${fix}`,
+            set: () => undefined,
+            enumerable: false,
+            configurable: true,
+        });
+    }
+
+    /** Puts the component's type and resource name in front of the message (the innermost component's). */
+    inComponent(component: string, name: string): this {
+        this.component ??= `${component} "${name}"`;
+        return this;
     }
 }
 
@@ -26,10 +50,7 @@ export function withComponent<T>(component: string, name: string, check: () => T
     try {
         return check();
     } catch (e) {
-        if (e instanceof InvalidInputError) {
-            e.message = `${component} "${name}": ${e.message}`;
-        }
-        throw e;
+        throw e instanceof InvalidInputError ? e.inComponent(component, name) : e;
     }
 }
 

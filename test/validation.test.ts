@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import { InvalidInputError, validateNamespace, validateObjectName, withComponent } from "../components/validation";
 
 describe("Kubernetes names", () => {
@@ -32,5 +33,25 @@ describe("withComponent", () => {
     });
     test("returns the value of a passing check", () => {
         expect(withComponent("X", "y", () => 42)).toBe(42);
+    });
+});
+
+describe("InvalidInputError", () => {
+    test("keeps its message when the SDK's serializer rewrites it in place, and counts as a RunError (the CLI prints the message alone)", () => {
+        const e = withComponent("LocalInsecureRegistry", "r", () => new InvalidInputError("users[0].password", "is 80 bytes long", "use at most 72").inComponent("X", "inner"));
+        // What @pulumi/pulumi's serializeFilteredProperties does to a failing input's error.
+        e.message = `error serializing property "data": ${e.message}`;
+        expect(e.message).toBe('X "inner": users[0].password is 80 bytes long. Fix: use at most 72');
+        expect(pulumi.RunError.isInstance(e)).toBe(true);
+    });
+
+    test("the innermost component names the error", () => {
+        expect(() =>
+            withComponent("KanikoBuilder", "b", () =>
+                withComponent("KanikoPodTemplate", "t", () => {
+                    throw new InvalidInputError("label", "is bad", "fix it");
+                }),
+            ),
+        ).toThrow(/^KanikoPodTemplate "t": label is bad. Fix: fix it$/);
     });
 });

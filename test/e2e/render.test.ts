@@ -127,6 +127,13 @@ describe("npm start (bin/render/render.js)", () => {
         expect(bad.status).toBe(1);
         expect(fs.existsSync(path.join(dir.path, "bad"))).toBe(false);
 
+        // Inputs that fail while resources' inputs are serialized: the message still starts with the component.
+        const longPassword = render(["-c", "localRegistry=cluster", "-c", `localRegistryPassword=${"x".repeat(80)}`, "--out", "long"]);
+        expect(longPassword.stderr).toMatch(/^render: LocalInsecureRegistry "kaniko-builder-local-registry": users\[0\]\.password is 80 bytes long/m);
+        const desktop = render(["-c", `dockerConfigJson=${JSON.stringify({ credsStore: "desktop", auths: { "https://index.docker.io/v1/": {} } })}`, "--out", "desktop"]);
+        expect(desktop.stderr).toMatch(/^render: RegistryCredsSecret "kaniko-builder-registry-creds": dockerConfigJson\.auths\["https:\/\/index\.docker\.io\/v1\/"\] holds no credentials/m);
+        for (const r of [longPassword, desktop]) expect(r.stderr).not.toContain("error serializing property");
+
         const notOurs = render(["-c", "aws:region=eu-west-1", "--out", "x"]);
         expect(notOurs.stderr).toMatch(/^render: --config "aws:region=eu-west-1": expected key=value with a kaniko-builder key/);
         expect(notOurs.status).toBe(2);
