@@ -9,6 +9,16 @@ import { InvalidInputError, quote } from "./validation";
 /** The key `docker login` writes for Docker Hub, and the key Kaniko looks Docker Hub up by. */
 export const DOCKER_HUB_KEY = "https://index.docker.io/v1/";
 
+/** An Amazon ECR registry host (`<account>.dkr.ecr.<region>.amazonaws.com`, also `.com.cn` and FIPS endpoints). */
+export function isEcrHost(host: string): boolean {
+    return /^\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$/.test(host);
+}
+
+/** A Docker Hub host, as an image reference or a login names it. */
+export function isDockerHubHost(host: string): boolean {
+    return DOCKER_HUB_HOSTS.has(host) || host === DOCKER_HUB_KEY;
+}
+
 /** Host names that all mean Docker Hub. */
 const DOCKER_HUB_HOSTS = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
 
@@ -425,6 +435,12 @@ export function buildDockerConfig(sources: DockerConfigSources): BuiltDockerConf
                     `"docker-credential-${helper}" must be added to the image you build with`,
             );
         }
+    }
+    for (const host of Object.keys(auths).filter(isEcrHost)) {
+        warnings.push(
+            `${origin[host]}: ${quote(host)} is Amazon ECR, whose passwords (from \`aws ecr get-login-password\` or \`docker login\`) expire after 12 hours; ` +
+                `builds will fail with 401 from then on. Use the credential helper instead: credHelpers: { ${JSON.stringify(host)}: "ecr-login" }, with an IAM role for the agent pods (serviceAccountName)`,
+        );
     }
     if (Object.keys(auths).length === 0 && Object.keys(helpers).length === 0) {
         throw new InvalidInputError(

@@ -7,7 +7,7 @@
  */
 import { createHash } from "crypto";
 import { stringify } from "yaml";
-import { validateRegistryHost } from "./dockerConfig";
+import { isDockerHubHost, validateRegistryHost } from "./dockerConfig";
 import {
     InvalidInputError,
     quote,
@@ -158,11 +158,14 @@ export function deriveExecutorFlags(options: {
         }
         flags.push(...insecureRegistryFlags(options.registry.host));
     }
-    if (options.registry || options.baseImageCache) {
+    // No layer cache on Docker Hub by default: `<registry>/cache` would be a new repository with the
+    // account's default visibility, usually public, publishing every build's layers.
+    const cacheRepo = options.registry && !isDockerHubHost(options.registry.host);
+    if (cacheRepo || options.baseImageCache) {
         flags.push("--cache=true");
     }
-    if (options.registry) {
-        flags.push(`--cache-repo=${options.registry.prefix}/cache`);
+    if (cacheRepo) {
+        flags.push(`--cache-repo=${options.registry!.prefix}/cache`);
     }
     if (options.baseImageCache) {
         flags.push(`--cache-dir=${KANIKO_CACHE_DIR}`);

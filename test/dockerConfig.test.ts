@@ -1,6 +1,7 @@
 import {
     DOCKER_HUB_KEY,
     buildDockerConfig,
+    isEcrHost,
     encodeAuth,
     goJsonMarshal,
     normalizeRegistryServer,
@@ -276,4 +277,26 @@ describe("dockerConfigJson (an existing ~/.docker/config.json)", () => {
             }),
         ).toThrow(/dockerConfigJson\.auths\["https:\/\/index.docker.io\/v1\/"\] names the registry .* again \(also in registries\[0\]\)/);
     });
+});
+
+describe("Amazon ECR logins expire", () => {
+    const ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com";
+    test("a login for an ECR host warns, naming the field and the ecr-login helper", () => {
+        const built = buildDockerConfig({ registries: [{ server: ecr, username: "AWS", password: "eyJwYXlsb2FkIjoi-fake" }] });
+        expect(built.warnings).toEqual([expect.stringMatching(/^registries\[0\]: "123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com" is Amazon ECR, whose passwords .* expire after 12 hours.*credHelpers: \{ "123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com": "ecr-login" \}/)]);
+        const fromFile = buildDockerConfig({ dockerConfigJson: JSON.stringify({ auths: { [ecr]: { auth: Buffer.from("AWS:tok").toString("base64") } } }) });
+        expect(fromFile.warnings).toEqual([expect.stringMatching(/^dockerConfigJson\.auths\["123456789012\.dkr\.ecr\.eu-west-1\.amazonaws\.com"\]: .* is Amazon ECR/)]);
+    });
+    test("the ecr-login helper, and other registries, do not", () => {
+        expect(buildDockerConfig({ credHelpers: { [ecr]: "ecr-login" } }).warnings).toEqual([]);
+        expect(buildDockerConfig({ registries: [{ server: "ghcr.io", username: "u", password: "p" }] }).warnings).toEqual([]);
+    });
+    test.each([
+        [ecr, true],
+        ["123456789012.dkr.ecr-fips.us-east-1.amazonaws.com", true],
+        ["123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", true],
+        ["public.ecr.aws", false],
+        ["12345.dkr.ecr.eu-west-1.amazonaws.com", false],
+        ["ghcr.io", false],
+    ])("isEcrHost(%s) is %s", (host, expected) => expect(isEcrHost(host)).toBe(expected));
 });

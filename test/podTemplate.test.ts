@@ -226,6 +226,20 @@ describe("the chart's overrides and the controller's rights in the agents' names
     });
 });
 
+describe("no layer cache on Docker Hub by default (a new repository there is usually public)", () => {
+    test.each(["docker.io/my-user", "index.docker.io/my-user", "registry-1.docker.io/my-org"])("%s: no --cache or --cache-repo", (registry) => {
+        const flags = renderKanikoPodTemplate({ registry }).executorFlags;
+        expect(flags.filter((f) => f.startsWith("--cache"))).toEqual([]);
+    });
+    test("a team that wants it names its own (private) cache repository", () => {
+        const flags = renderKanikoPodTemplate({ registry: "docker.io/my-user", extraExecutorFlags: ["--cache=true", "--cache-repo=docker.io/my-user/private-cache"] }).executorFlags;
+        expect(flags).toEqual(["--cache=true", "--cache-repo=docker.io/my-user/private-cache", "--snapshot-mode=redo"]);
+    });
+    test("other registries keep the cache", () => {
+        expect(renderKanikoPodTemplate({ registry: "ghcr.io/my-org" }).executorFlags).toEqual(["--cache=true", "--cache-repo=ghcr.io/my-org/cache", "--snapshot-mode=redo"]);
+    });
+});
+
 describe("nodes and an insecure registry", () => {
     test("insecureRegistry: containerd's hosts.toml and Docker's insecure-registries entry for its host", () => {
         const r = renderKanikoPodTemplate({ registry: "10.1.61.145:5000/team", insecureRegistry: true });

@@ -162,3 +162,14 @@ describe("RegistryCredsSecret", () => {
         });
     });
 });
+
+test("an Amazon ECR login warns at preview (its password expires after 12 hours), on the component", async () => {
+    const warn = jest.spyOn(pulumi.log, "warn").mockImplementation(() => Promise.resolve());
+    try {
+        const creds = new RegistryCredsSecret("ecr", { registries: [{ server: "123456789012.dkr.ecr.eu-west-1.amazonaws.com", username: "AWS", password: pulumi.secret("tok-fake") }] });
+        await valueOf(creds.dockerConfigJson);
+        expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^RegistryCredsSecret "ecr": registries\[0\]: .* is Amazon ECR.*"ecr-login"/), creds);
+    } finally {
+        warn.mockRestore();
+    }
+});
