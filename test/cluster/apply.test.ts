@@ -153,12 +153,17 @@ describe("examples/consumer: per-team templates from the cluster-init stack's ou
             [],
             "examples/consumer/index",
         );
+        // Per team: the credentials Secret and, as Jenkins runs elsewhere, the controller's Role and RoleBinding there.
         expect(objects.map((o) => `${o.kind} ${o.metadata.namespace}`).sort()).toEqual(
-            [`ConfigMap ${jenkins}`, `ConfigMap ${jenkins}`, `Secret ${teamA}`, `Secret ${teamB}`].sort(),
+            [`ConfigMap ${jenkins}`, `ConfigMap ${jenkins}`, ...[teamA, teamB].flatMap((t) => [`Secret ${t}`, `Role ${t}`, `RoleBinding ${t}`])].sort(),
         );
         for (const ns of [teamA, teamB, jenkins]) kubectlOk(["create", "namespace", ns]);
         kubectlOk(["apply", "--server-side", "-f", "-"], asList(objects));
         expectNoDiff({ stdin: asList(objects) });
         expect(storedLogins(teamA, "kubernetes.io/dockerconfigjson")).toEqual({ [pushHost]: "kaniko:pw-fake" });
+        // The Jenkins controller may run the teams' agent pods (the API server's authorizer says so).
+        for (const team of [teamA, teamB]) {
+            expect(kubectl(["auth", "can-i", "create", "pods", "-n", team, `--as=system:serviceaccount:${jenkins}:jenkins`]).stdout.trim()).toBe("yes");
+        }
     });
 });
