@@ -21,7 +21,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { kanikoBuild, registryClient, startAgentPod, writeContext } from "../test/cluster/build";
-import { eventually, jcascPods, kubectl, kubectlOk, render, uniqueName, waitForServiceAccount } from "../test/cluster/cluster";
+import { applyRender, eventually, jcascPods, kubectl, kubectlOk, render, uniqueName } from "../test/cluster/cluster";
 import { machineLine, writeResultsSection } from "./results";
 
 const VARIANTS: { name: string; flags: string[] }[] = [
@@ -66,10 +66,7 @@ async function main() {
             { namespace: ns, jenkinsNamespace: ns, localRegistry: "cluster", localRegistryPassword: "bench-pw-fake", localRegistryNodePort: NODE_PORT, localRegistryStorageSize: "5Gi" },
             { showSecrets: true },
         );
-        kubectlOk(["apply", "--server-side", "-f", path.join(rendered.dir, "namespaces.yaml")]);
-        waitForServiceAccount(ns);
-        kubectlOk(["apply", "--server-side", "-f", path.join(rendered.dir, "all.yaml")]);
-        kubectlOk(["-n", ns, "rollout", "status", "deployment/registry", "--timeout=180s"]);
+        applyRender(rendered);
         const registry = registryClient(ns, `localhost:${NODE_PORT}`);
         await eventually("the registry's NodePort", 60_000, () => registry.get("/v2/", true).then((r) => r.status === 200));
         registry.pushBaseImage("base/busybox:1");

@@ -151,3 +151,43 @@ export function render(workDir: string, config: Record<string, unknown>, o: { sh
     const read = (f: string) => fs.readFileSync(path.join(out, f), "utf8");
     return { dir: out, all: read("all.yaml"), namespaces: read("namespaces.yaml"), outputs: parse(read("outputs.yaml")), stdout: r.stdout, stderr: r.stderr };
 }
+
+/**
+ * Applies a render for real, as the README's recipe does (namespaces.yaml, then all.yaml), after
+ * waiting for the namespaces' default ServiceAccounts (pods are refused until they exist); with a
+ * local registry, waits until its Deployment has rolled out.
+ */
+export function applyRender(r: Render): void {
+    kubectlOk(["apply", "--server-side", "-f", path.join(r.dir, "namespaces.yaml")]);
+    for (const ns of yamlObjects(r.namespaces).map((n) => n.metadata.name)) waitForServiceAccount(ns);
+    kubectlOk(["apply", "--server-side", "-f", path.join(r.dir, "all.yaml")]);
+    const registry = yamlObjects(r.all).find((o) => o.kind === "Deployment" && o.metadata.labels?.["app.kubernetes.io/name"] === "registry");
+    if (registry) kubectlOk(["-n", registry.metadata.namespace, "rollout", "status", `deployment/${registry.metadata.name}`, "--timeout=180s"]);
+}
+
+/** Starts a one-shot pod of `image` (pulled every time), with a pull Secret or none. */
+export function startPod(namespace: string, name: string, image: string, o: { pullSecret?: string; command?: string[] } = {}): void {
+    kubectlOk(
+        ["-n", namespace, "apply", "-f", "-"],
+        JSON.stringify({
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name },
+            spec: {
+                restartPolicy: "Never",
+                ...(o.pullSecret ? { imagePullSecrets: [{ name: o.pullSecret }] } : {}),
+                containers: [{ name: "app", image, imagePullPolicy: "Always", ...(o.command ? { command: o.command } : {}) }],
+                securityContext: { seccompProfile: { type: "RuntimeDefault" } },
+            },
+        }),
+    );
+}
+
+/** Waits until a pod has succeeded, failed, or kubelet failed to pull its image; its phase and event messages. */
+export function podOutcome(namespace: string, name: string): { phase: string; events: string } {
+    return waitFor(`pod ${name} to finish or to fail its pull`, 120_000, () => {
+        const phase = kubectlOk(["-n", namespace, "get", "pod", name, "-o", "jsonpath={.status.phase}"]);
+        const events = kubectl(["-n", namespace, "get", "events", "--field-selector", `involvedObject.name=${name}`, "-o", 'jsonpath={range .items[*]}{.message}{"\\n"}{end}']).stdout;
+        return phase === "Succeeded" || phase === "Failed" || /Failed to pull image/.test(events) ? { phase, events } : undefined;
+    });
+}

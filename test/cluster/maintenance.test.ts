@@ -14,7 +14,7 @@ import * as path from "path";
 import { runAsync } from "../helpers/tools";
 import { OciImage, writeOciImage } from "../helpers/ociImage";
 import { registryClient, loginFromSecret } from "./build";
-import { eventually, kubectl, kubectlOk, ownNamespaces, render, tempDir, waitForServiceAccount } from "./kube";
+import { applyRender, eventually, kubectl, kubectlOk, ownNamespaces, render, tempDir } from "./kube";
 
 const work = tempDir("kb-cluster-maintenance-");
 const [ns] = ownNamespaces("maintenance");
@@ -61,10 +61,7 @@ beforeAll(async () => {
         { namespace: ns, jenkinsNamespace: ns, localRegistry: "cluster", localRegistryPassword: "maintenance-pw-fake", localRegistryNodePort: NODE_PORT, localRegistryStorageSize: "1Gi" },
         { showSecrets: true },
     );
-    kubectlOk(["apply", "--server-side", "-f", path.join(rendered.dir, "namespaces.yaml")]);
-    waitForServiceAccount(ns);
-    kubectlOk(["apply", "--server-side", "-f", path.join(rendered.dir, "all.yaml")]);
-    kubectlOk(["-n", ns, "rollout", "status", "deployment/registry", "--timeout=180s"]);
+    applyRender(rendered);
     login = loginFromSecret(ns, "registrycreds", HOST);
     await eventually(`the registry on ${HOST}`, 60_000, async () => (await registryClient(ns, HOST).get("/v2/", true)).status === 200);
 });

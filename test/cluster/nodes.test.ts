@@ -9,7 +9,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { registryClient, loginFromSecret } from "./build";
-import { eventually, kubectl, kubectlOk, ownNamespaces, render, tempDir, waitFor, waitForServiceAccount } from "./kube";
+import { applyRender, eventually, kubectlOk, ownNamespaces, podOutcome, render, startPod, tempDir } from "./kube";
 
 const CERTS_D = process.env.KCLUSTER_STATE ? path.join(process.env.KCLUSTER_STATE, "containerd", "certs.d") : undefined;
 const describeOnNode = CERTS_D ? describe : describe.skip;
@@ -26,34 +26,14 @@ describeOnNode("nodes pull from an insecureRegistry with the hosts.toml the stac
 
     /** A pod of `image` with the agents' credentials Secret; returns how it ended. */
     function runPod(name: string, image: string): { phase: string; events: string } {
-        kubectlOk(
-            ["-n", agents, "apply", "-f", "-"],
-            JSON.stringify({
-                apiVersion: "v1",
-                kind: "Pod",
-                metadata: { name },
-                spec: {
-                    restartPolicy: "Never",
-                    imagePullSecrets: [{ name: "registrycreds" }],
-                    containers: [{ name: "app", image, imagePullPolicy: "Always", command: ["sh", "-c", "echo pulled over plain HTTP"] }],
-                    securityContext: { seccompProfile: { type: "RuntimeDefault" } },
-                },
-            }),
-        );
-        return waitFor(`pod ${name} to run or to fail its pull`, 120_000, () => {
-            const phase = kubectlOk(["-n", agents, "get", "pod", name, "-o", "jsonpath={.status.phase}"]);
-            const events = kubectl(["-n", agents, "get", "events", "--field-selector", `involvedObject.name=${name}`, "-o", "jsonpath={range .items[*]}{.message}{\"\\n\"}{end}"]).stdout;
-            return phase === "Succeeded" || /Failed to pull image/.test(events) ? { phase, events } : undefined;
-        });
+        startPod(agents, name, image, { pullSecret: "registrycreds", command: ["sh", "-c", "echo pulled over plain HTTP"] });
+        return podOutcome(agents, name);
     }
 
     beforeAll(async () => {
         // The registry: the package's own, applied from its render; its ClusterIP is the "remote" address.
         const registry = render(work.path, { namespace: registryNs, jenkinsNamespace: registryNs, localRegistry: "cluster", localRegistryPassword: "nodes-pw-fake", localRegistryNodePort: NODE_PORT, localRegistryStorageSize: "1Gi" }, { showSecrets: true });
-        kubectlOk(["apply", "--server-side", "-f", path.join(registry.dir, "namespaces.yaml")]);
-        waitForServiceAccount(registryNs);
-        kubectlOk(["apply", "--server-side", "-f", path.join(registry.dir, "all.yaml")]);
-        kubectlOk(["-n", registryNs, "rollout", "status", "deployment/registry", "--timeout=180s"]);
+        applyRender(registry);
         host = `${kubectlOk(["-n", registryNs, "get", "service", "registry", "-o", "jsonpath={.spec.clusterIP}"])}:5000`;
         const client = registryClient(registryNs, `localhost:${NODE_PORT}`);
         await eventually("the registry's NodePort", 60_000, async () => (await client.get("/v2/", true)).status === 200);
@@ -67,9 +47,7 @@ describeOnNode("nodes pull from an insecureRegistry with the hosts.toml the stac
             { namespace: agents, jenkinsNamespace: agents, registryServer: host, registryUsername: user, registryPassword: password, registry: `${host}/team`, insecureRegistry: "true" },
             { showSecrets: true },
         );
-        kubectlOk(["apply", "--server-side", "-f", path.join(stack.dir, "namespaces.yaml")]);
-        waitForServiceAccount(agents);
-        kubectlOk(["apply", "--server-side", "-f", path.join(stack.dir, "all.yaml")]);
+        applyRender(stack);
         outputs = stack.outputs;
     });
 

@@ -7,9 +7,8 @@
  * with the Secret as imagePullSecrets, and is refused without it; the registry pod replaced keeps
  * the images.
  */
-import * as path from "path";
 import { kanikoBuild, registryClient, startAgentPod, writeContext } from "./build";
-import { countBuild, eventually, jcascPods, kubectl, kubectlOk, ownNamespaces, render, tempDir, waitFor, waitForServiceAccount } from "./kube";
+import { applyRender, countBuild, eventually, jcascPods, kubectlOk, ownNamespaces, podOutcome, render, startPod, tempDir, waitFor } from "./kube";
 
 const work = tempDir("kb-cluster-runs-");
 const [ns] = ownNamespaces("runs");
@@ -32,9 +31,7 @@ const DOCKERFILE = (pushHost: string) =>
 
 beforeAll(() => {
     rendered = render(work.path, CONFIG(), { showSecrets: true });
-    kubectlOk(["apply", "--server-side", "-f", path.join(rendered.dir, "namespaces.yaml")]);
-    waitForServiceAccount(ns);
-    kubectlOk(["apply", "--server-side", "-f", path.join(rendered.dir, "all.yaml")]);
+    applyRender(rendered);
     registry = registryClient(ns, `localhost:${NODE_PORT}`);
 });
 
@@ -88,40 +85,17 @@ describe("Kaniko in the agent pod Jenkins would start from the JCasC template", 
 });
 
 describe("kubelet pulls the built image at the pull host", () => {
-    const runPod = (name: string, image: string, pullSecret: boolean) =>
-        kubectlOk(
-            ["-n", ns, "apply", "-f", "-"],
-            JSON.stringify({
-                apiVersion: "v1",
-                kind: "Pod",
-                metadata: { name },
-                spec: {
-                    restartPolicy: "Never",
-                    ...(pullSecret ? { imagePullSecrets: [{ name: rendered.outputs.secretName }] } : {}),
-                    containers: [{ name: "app", image, imagePullPolicy: "Always" }],
-                    securityContext: { seccompProfile: { type: "RuntimeDefault" } },
-                },
-            }),
-        );
-
     test("with the credentials Secret as imagePullSecrets: runs and prints what the build put there", () => {
         const image = `${rendered.outputs.pullHost}/demo/app:1`;
         expect(image).toBe(`localhost:${NODE_PORT}/demo/app:1`);
-        runPod("app-with-secret", image, true);
-        waitFor("pod app-with-secret to succeed", 120_000, () => {
-            const phase = kubectlOk(["-n", ns, "get", "pod", "app-with-secret", "-o", "jsonpath={.status.phase}"]);
-            if (phase === "Failed") throw new Error(kubectlOk(["-n", ns, "describe", "pod", "app-with-secret"]));
-            return phase === "Succeeded";
-        });
+        startPod(ns, "app-with-secret", image, { pullSecret: rendered.outputs.secretName });
+        expect(podOutcome(ns, "app-with-secret").phase).toBe("Succeeded");
         expect(kubectlOk(["-n", ns, "logs", "app-with-secret"])).toBe("hello from the kaniko-builder cluster test\nwritten by RUN\n");
     });
 
     test("without it: kubelet's pull is refused by the registry (401)", () => {
-        runPod("app-without-secret", `${rendered.outputs.pullHost}/demo/app:2`, false);
-        const message = waitFor("kubelet's pull to fail", 120_000, () => {
-            const events = kubectl(["-n", ns, "get", "events", "--field-selector", "involvedObject.name=app-without-secret", "-o", "jsonpath={range .items[*]}{.message}{\"\\n\"}{end}"]).stdout;
-            return /Failed to pull image/.test(events) ? events : undefined;
-        });
+        startPod(ns, "app-without-secret", `${rendered.outputs.pullHost}/demo/app:2`);
+        const { events: message } = podOutcome(ns, "app-without-secret");
         expect(message).toMatch(/401 Unauthorized|authorization failed|no basic auth credentials/);
         const pod = JSON.parse(kubectlOk(["-n", ns, "get", "pod", "app-without-secret", "-o", "json"]));
         expect(pod.status.phase).toBe("Pending");

@@ -6,7 +6,7 @@
  */
 import * as path from "path";
 import { registryClient } from "./build";
-import { eventually, kubectl, kubectlOk, ownNamespaces, render, tempDir, waitForServiceAccount } from "./kube";
+import { applyRender, eventually, kubectl, kubectlOk, ownNamespaces, render, tempDir } from "./kube";
 
 const work = tempDir("kb-cluster-updates-");
 const [ns] = ownNamespaces("updates");
@@ -45,10 +45,7 @@ const rollout = () => kubectlOk(["-n", ns, "rollout", "status", "deployment/regi
 let first: ReturnType<typeof render>;
 beforeAll(async () => {
     first = render(work.path, config("first-password-fake"), { showSecrets: true });
-    kubectlOk(["apply", "--server-side", "-f", path.join(first.dir, "namespaces.yaml")]);
-    waitForServiceAccount(ns);
-    apply(first.dir);
-    rollout();
+    applyRender(first);
     await eventually(`the registry on ${HOST} with the first password`, 60_000, async () => (await status("kaniko:first-password-fake")) === 200);
 });
 
