@@ -4,6 +4,7 @@
  * A function, so that tests and the benchmark can run it again without reloading modules.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { KanikoBuilder, MOUNT_FILE_NAME, RegistryLogin } from "./components";
 
 /** Declares the stack from the current Pulumi config and returns its outputs. */
@@ -41,10 +42,18 @@ export function clusterInitStack() {
                 "or use a credential helper (e.g. Amazon ECR):\n" +
                 "  pulumi config set --path 'credHelpers[\"<account>.dkr.ecr.<region>.amazonaws.com\"]' ecr-login\n" +
                 "or run the local registry (Kaniko then pushes there):\n" +
-                "  pulumi config set localRegistry cluster\n" +
-                "  pulumi config set --secret localRegistryPassword <password>",
+                "  pulumi config set localRegistry cluster      # its password is generated unless you set localRegistryPassword",
         );
     }
+
+    // The local registry's password: the configured one, else one Pulumi generates once and keeps
+    // (encrypted) in the stack's state, so it stays the same across updates.
+    const localRegistryPassword =
+        localRegistryMode === undefined
+            ? undefined
+            : pulumi.runtime.getConfig(`${config.name}:localRegistryPassword`) !== undefined
+              ? config.requireSecret("localRegistryPassword")
+              : pulumi.secret(new random.RandomPassword("kaniko-builder-local-registry-password", { length: 32, special: false }).result);
 
     const builder = new KanikoBuilder("kaniko-builder", {
         namespace: optional("namespace"),
@@ -58,7 +67,7 @@ export function clusterInitStack() {
                 ? undefined
                 : {
                       mode: localRegistryMode,
-                      users: [{ username: optional("localRegistryUsername") ?? "kaniko", password: config.requireSecret("localRegistryPassword") }],
+                      users: [{ username: optional("localRegistryUsername") ?? "kaniko", password: localRegistryPassword! }],
                       nodePort: localRegistryMode === "cluster" ? config.getNumber("localRegistryNodePort") : undefined,
                       storageSize: localRegistryMode === "cluster" ? optional("localRegistryStorageSize") : undefined,
                       garbageCollectionSchedule: localRegistryMode === "cluster" ? optional("localRegistryGcSchedule") : undefined,
@@ -102,6 +111,8 @@ export function clusterInitStack() {
         pushHost: builder.pushHost,
         /** What image fields use to pull from the local registry, e.g. localhost:30500 (none without one). */
         pullHost: builder.pullHost,
+        /** The local registry's password, configured or generated (a secret: `pulumi stack output --show-secrets localRegistryPassword`). */
+        localRegistryPassword,
         /** containerd's hosts.toml for nodes that pull by the push host or from an insecureRegistry (see README, "How nodes pull"). */
         containerdHostsToml: builder.containerdHostsToml,
         /** Where that file goes on each node. */

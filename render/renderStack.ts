@@ -4,6 +4,7 @@
  * resource registration is recorded with its inputs, and the result becomes files a reviewer can
  * read and a CI job can diff. Secret values are redacted unless asked for.
  */
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -103,10 +104,21 @@ export interface ProgramRun {
     outputs: Record<string, { value: unknown; secret: boolean }>;
 }
 
-/** The outputs providers would report that programs read back (none of them secret). */
-function providerState(type: string, inputs: Record<string, any>): Record<string, any> {
+/**
+ * What the render shows for a value Pulumi generates at `pulumi up` (a RandomPassword's result):
+ * a stand-in derived from the resource's name, so the render stays byte-identical between runs.
+ * It is not the real value, which exists only in the stack's state.
+ */
+export function generatedStandIn(name: string, length: number): string {
+    const hex = createHash("sha256").update(`kaniko-builder/render-stand-in/${name}`).digest("hex");
+    return `standin${hex}`.slice(0, Math.max(8, Math.min(length, 71)));
+}
+
+/** The outputs providers would report that programs read back. */
+export function providerState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
     if (type === "kubernetes:core/v1:Service") return { ...inputs, spec: { ...inputs.spec, clusterIP: "CLUSTER-IP" } };
     if (type === "docker:index/remoteImage:RemoteImage") return { ...inputs, imageId: `${inputs.name}` };
+    if (type === "random:index/randomPassword:RandomPassword") return { ...inputs, result: generatedStandIn(name, inputs.length ?? 16) };
     return inputs;
 }
 
@@ -120,7 +132,7 @@ export function recordRegistrations(stack: string): RegisteredResource[] {
         {
             newResource: (args) => {
                 resources.push({ type: args.type, name: args.name, inputs: args.inputs });
-                return { id: `${args.name}-id`, state: providerState(args.type, args.inputs) };
+                return { id: `${args.name}-id`, state: providerState(args.type, args.name, args.inputs) };
             },
             call: (args) => args.inputs,
         },

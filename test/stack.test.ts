@@ -1,6 +1,7 @@
 /** The cluster-init stack (stack.ts, run by index.ts) and the example programs, under mocks with stack config. */
+import * as bcrypt from "bcryptjs";
 import * as pulumi from "@pulumi/pulumi";
-import { recordResources, runStackWithConfig as runStack, settle, stackReferences, unwrapSecrets, valueOf } from "./helpers/pulumiMocks";
+import { SECRET_SIG, recordResources, runStackWithConfig as runStack, settle, stackReferences, unwrapSecrets, valueOf } from "./helpers/pulumiMocks";
 
 // Each isolated load of the SDK adds an exit listener.
 process.setMaxListeners(50);
@@ -119,8 +120,28 @@ test("localRegistry=cluster: the registry, its login in the Secret, the template
     expect(JSON.stringify(mocks.ofType("kubernetes:core/v1:ConfigMap"))).not.toContain("local-pw");
 });
 
-test("localRegistry without its password names the config command", () => {
-    expect(() => runStack({ localRegistry: "cluster" })).toThrow(/localRegistryPassword/);
+test("localRegistry alone: Pulumi generates the registry's password (RandomPassword), used for htpasswd and the login, output only as a secret", async () => {
+    const stack = runStack({ localRegistry: "cluster" });
+    await settle(stack.dockerConfigJson, stack.localRegistryPassword);
+    const generated = mocks.ofType("random:index/randomPassword:RandomPassword");
+    expect(generated.map((r) => [r.name, r.inputs])).toEqual([["kaniko-builder-local-registry-password", { length: 32, special: false }]]);
+    const password = await valueOf(stack.localRegistryPassword);
+    expect(password).toHaveLength(32);
+    expect(await pulumi.isSecret(stack.localRegistryPassword)).toBe(true);
+    const secrets = mocks.ofType("kubernetes:core/v1:Secret").map((r) => unwrapSecrets(r.inputs));
+    const htpasswd = Buffer.from(secrets.find((x) => x.metadata.name === "registry-auth").data.htpasswd, "base64").toString();
+    expect(bcrypt.compareSync(password, htpasswd.trim().split(":")[1])).toBe(true);
+    const config = JSON.parse(Buffer.from(secrets.find((x) => x.metadata.name === "registrycreds").data[".dockerconfigjson"], "base64").toString());
+    expect(config.auths["registry.default.svc.cluster.local:5000"]).toMatchObject({ username: "kaniko", password });
+    for (const r of mocks.ofType("kubernetes:core/v1:Secret")) expect(JSON.stringify(r.inputs)).toContain(SECRET_SIG);
+});
+
+test("a configured localRegistryPassword is used as it is: nothing is generated", async () => {
+    const stack = runStack({ localRegistry: "cluster", localRegistryPassword: "set-by-me" }, ["localRegistryPassword"]);
+    await settle(stack.dockerConfigJson, stack.localRegistryPassword);
+    expect(mocks.ofType("random:index/randomPassword:RandomPassword")).toEqual([]);
+    expect(await valueOf(stack.localRegistryPassword)).toBe("set-by-me");
+    expect(await pulumi.isSecret(stack.localRegistryPassword)).toBe(true);
 });
 
 describe("examples/registry-creds (another stack importing the package)", () => {

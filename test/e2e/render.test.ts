@@ -6,6 +6,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parseAllDocuments, parse } from "yaml";
+import { generatedStandIn } from "../../render/renderStack";
 import { validateK8sObject } from "../helpers/k8sSchema";
 import { workDir } from "../helpers/workDir";
 
@@ -137,6 +138,21 @@ describe("npm start (bin/render/render.js)", () => {
         const notOurs = render(["-c", "aws:region=eu-west-1", "--out", "x"]);
         expect(notOurs.stderr).toMatch(/^render: --config "aws:region=eu-west-1": expected key=value with a kaniko-builder key/);
         expect(notOurs.status).toBe(2);
+    });
+
+    test("localRegistry alone: the generated password is redacted, and the render stays byte-identical between runs", () => {
+        const first = render(["-c", "localRegistry=cluster", "--out", "gen1"]);
+        expect(render(["-c", "localRegistry=cluster", "--out", "gen2"]).status).toBe(0);
+        expect(first.status).toBe(0);
+        const a = readTree(path.join(dir.path, "gen1"));
+        expect(readTree(path.join(dir.path, "gen2"))).toEqual(a);
+        expect(Object.keys(a)).toContain("random/randompassword-kaniko-builder-local-registry-password.yaml");
+        expect(parse(a["outputs.yaml"]).localRegistryPassword).toBe("<redacted>");
+        const standIn = generatedStandIn("kaniko-builder-local-registry-password", 32);
+        expect(JSON.stringify(a) + first.stdout + first.stderr).not.toContain(standIn);
+        // With --show-secrets the render shows the stand-in (the real password exists only in the stack's state).
+        expect(render(["-c", "localRegistry=cluster", "--show-secrets", "--out", "gen3"]).status).toBe(0);
+        expect(parse(fs.readFileSync(path.join(dir.path, "gen3", "outputs.yaml"), "utf8")).localRegistryPassword).toBe(standIn);
     });
 
     test("it never clears a directory it did not write", () => {

@@ -4,7 +4,7 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { isWireSecret } from "../../render/renderStack";
+import { isWireSecret, providerState } from "../../render/renderStack";
 import { clusterInitStack } from "../../stack";
 
 // The signature the SDK marks a secret with in serialized properties (the render redacts by it).
@@ -35,7 +35,7 @@ export function unwrapSecrets(value: any): any {
 export const stackReferences: Record<string, { outputs: Record<string, unknown>; secretOutputNames?: string[] }> = {};
 
 /** What the providers would add to a resource's state on create: the outputs the components read. */
-export function providerOutputs(type: string, inputs: Record<string, any>): Record<string, any> {
+export function providerOutputs(type: string, inputs: Record<string, any>, name = ""): Record<string, any> {
     switch (type) {
         case "pulumi:pulumi:StackReference": {
             const reference = stackReferences[inputs.name];
@@ -45,6 +45,8 @@ export function providerOutputs(type: string, inputs: Record<string, any>): Reco
             return { ...inputs, spec: { ...inputs.spec, clusterIP: "10.96.0.50" } };
         case "docker:index/remoteImage:RemoteImage":
             return { ...inputs, imageId: `sha256:${"0".repeat(64)}` };
+        case "random:index/randomPassword:RandomPassword":
+            return providerState(type, name, inputs);
         default:
             return inputs;
     }
@@ -63,7 +65,7 @@ export function recordResources(options: { preview?: boolean } = {}): Recorder {
         {
             newResource(args: pulumi.runtime.MockResourceArgs) {
                 resources.push({ type: args.type, name: args.name, inputs: args.inputs });
-                return { id: `${args.name}-id`, state: providerOutputs(args.type, args.inputs) };
+                return { id: `${args.name}-id`, state: providerOutputs(args.type, args.inputs, args.name) };
             },
             call(args: pulumi.runtime.MockCallArgs) {
                 return args.inputs;
