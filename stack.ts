@@ -5,14 +5,96 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { KanikoBuilder, MOUNT_FILE_NAME, RegistryLogin } from "./components";
+import { ContainerResources, KanikoBuilder, MOUNT_FILE_NAME, RegistryLogin } from "./components";
+import { InvalidInputError, registerConfigSources } from "./components/validation";
+import { STACK_CONFIG_KEYS, STACK_SECRET_KEYS, STRUCTURED_CONFIG_KEYS, unknownConfigKeys } from "./stackConfig";
+
+/** The KanikoBuilder's name; its children are `<name>-registry-creds`, `<name>-pod-template`, `<name>-local-registry`. */
+const NAME = "kaniko-builder";
+
+/** Which config key each component field comes from, so that errors name the key a user typed. */
+function registerStackConfigSources(name: string): void {
+    const key = (k: string, secret = false) => ({ key: k, secret });
+    const structured = (k: string) => ({ key: k, structured: true });
+    registerConfigSources(
+        "Stack",
+        name,
+        Object.fromEntries(
+            STACK_CONFIG_KEYS.map((k) => [k, { key: k, secret: STACK_SECRET_KEYS.includes(k), structured: STRUCTURED_CONFIG_KEYS.includes(k) }]),
+        ),
+    );
+    registerConfigSources("RegistryCredsSecret", `${name}-registry-creds`, {
+        namespace: key("namespace"),
+        secretName: key("secretName"),
+        secretType: key("secretType"),
+        "registries[0].server": key("registryServer"),
+        "registries[0].username": key("registryUsername"),
+        "registries[0].password": key("registryPassword", true),
+        "registries[0].email": key("registryEmail"),
+        dockerConfigJson: key("dockerConfigJson", true),
+        credHelpers: structured("credHelpers"),
+    });
+    registerConfigSources("KanikoPodTemplate", `${name}-pod-template`, {
+        namespace: key("namespace"),
+        label: key("podTemplateLabel"),
+        registry: key("registry"),
+        insecureRegistry: key("insecureRegistry"),
+        jenkinsReleaseName: key("jenkinsReleaseName"),
+        jenkinsNamespace: key("jenkinsNamespace"),
+        jenkinsNameOverride: key("jenkinsNameOverride"),
+        jenkinsFullnameOverride: key("jenkinsFullnameOverride"),
+        serviceAccountName: key("serviceAccountName"),
+        nodeSelector: structured("nodeSelector"),
+        tolerations: structured("tolerations"),
+        kanikoResources: structured("kanikoResources"),
+        kanikoImage: key("kanikoImage"),
+        jnlpImage: key("jnlpImage"),
+        extraExecutorFlags: structured("extraExecutorFlags"),
+        cloudName: key("cloudName"),
+        containerCap: key("containerCap"),
+    });
+    registerConfigSources("LocalInsecureRegistry", `${name}-local-registry`, {
+        mode: key("localRegistry"),
+        namespace: key("namespace"),
+        "users[0].username": key("localRegistryUsername"),
+        "users[0].password": key("localRegistryPassword", true),
+        nodePort: key("localRegistryNodePort"),
+        storageSize: key("localRegistryStorageSize"),
+        storageClassName: key("localRegistryStorageClass"),
+        garbageCollectionSchedule: key("localRegistryGcSchedule"),
+        keepTags: key("localRegistryKeepTags"),
+        cacheTtlHours: key("cacheTtlHours"),
+    });
+}
+
+/** An error in a config value the stack reads itself, in the form every config error has. */
+function configError(key: string, problem: string, fix: string): InvalidInputError {
+    return new InvalidInputError(key, problem, fix).inComponent("Stack", NAME);
+}
 
 /** Declares the stack from the current Pulumi config and returns its outputs. */
 export function clusterInitStack() {
     const config = new pulumi.Config();
+    registerStackConfigSources(NAME);
 
     /** A config string, where an empty string (a Pulumi.yaml default) counts as unset. */
     const optional = (key: string) => config.get(key) || undefined;
+    /** A typed key: Pulumi's own type errors become errors in the user's terms, with the command that fixes them. */
+    const typed = <T>(key: string, expected: string, example: string, read: () => T | undefined, ok: (v: T) => boolean = () => true): T | undefined => {
+        let value: T | undefined;
+        try {
+            value = read();
+        } catch {
+            throw configError(key, `is not ${expected}`, `give ${expected}, e.g. ${example}`);
+        }
+        if (value !== undefined && !ok(value)) throw configError(key, `is not ${expected}`, `give ${expected}, e.g. ${example}`);
+        return value;
+    };
+    const num = (key: string, example: string) => typed(key, "a whole number", example, () => config.getNumber(key), Number.isInteger);
+    const bool = (key: string) => typed(key, "true or false", "true", () => config.getBoolean(key));
+    const map = <T>(key: string, example: string) =>
+        typed<T>(key, "a map", example, () => config.getObject<T>(key), (v) => typeof v === "object" && v !== null && !Array.isArray(v));
+    const list = <T>(key: string, example: string) => typed<T[]>(key, "a list", example, () => config.getObject<T[]>(key), Array.isArray);
 
     const registries: RegistryLogin[] = [];
     const username = optional("registryUsername");
@@ -26,7 +108,7 @@ export function clusterInitStack() {
     }
     // Checked without reading the value, so that no secret passes through a plain-text getter.
     const hasDockerConfigJson = pulumi.runtime.getConfig(`${config.name}:dockerConfigJson`) !== undefined;
-    const credHelpers = config.getObject<Record<string, string>>("credHelpers");
+    const credHelpers = map<Record<string, string>>("credHelpers", `{"<account>.dkr.ecr.<region>.amazonaws.com": "ecr-login"}`);
 
     // The optional plain-HTTP registry: "cluster" (in the cluster) or "docker" (on the Docker host, for kind).
     const localRegistryMode = optional("localRegistry");
@@ -55,7 +137,14 @@ export function clusterInitStack() {
               ? config.requireSecret("localRegistryPassword")
               : pulumi.secret(new random.RandomPassword("kaniko-builder-local-registry-password", { length: 32, special: false }).result);
 
-    const builder = new KanikoBuilder("kaniko-builder", {
+    const cacheTtlHours = num("cacheTtlHours", "336");
+    if (cacheTtlHours !== undefined && cacheTtlHours < 1) throw configError("cacheTtlHours", `is ${cacheTtlHours}`, "give at least 1 hour, e.g. 336 (two weeks, Kaniko's default)");
+    // A key the stack does not read (a typo such as `registy`) would be ignored without a word.
+    const prefix = `${config.name}:`;
+    const present = Object.keys(pulumi.runtime.allConfig()).filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
+    for (const warning of unknownConfigKeys(present)) pulumi.log.warn(warning);
+
+    const builder = new KanikoBuilder(NAME, {
         namespace: optional("namespace"),
         secretName: optional("secretName"),
         secretType: optional("secretType"),
@@ -68,18 +157,31 @@ export function clusterInitStack() {
                 : {
                       mode: localRegistryMode,
                       users: [{ username: optional("localRegistryUsername") ?? "kaniko", password: localRegistryPassword! }],
-                      nodePort: localRegistryMode === "cluster" ? config.getNumber("localRegistryNodePort") : undefined,
+                      nodePort: localRegistryMode === "cluster" ? num("localRegistryNodePort", "30500") : undefined,
                       storageSize: localRegistryMode === "cluster" ? optional("localRegistryStorageSize") : undefined,
                       garbageCollectionSchedule: localRegistryMode === "cluster" ? optional("localRegistryGcSchedule") : undefined,
-                      keepTags: localRegistryMode === "cluster" ? config.getNumber("localRegistryKeepTags") : undefined,
+                      keepTags: localRegistryMode === "cluster" ? num("localRegistryKeepTags", "10") : undefined,
+                      cacheTtlHours: localRegistryMode === "cluster" ? cacheTtlHours : undefined,
+                      storageClassName: localRegistryMode === "cluster" ? optional("localRegistryStorageClass") : undefined,
+                      networkPolicy: localRegistryMode === "cluster" ? bool("localRegistryNetworkPolicy") || undefined : undefined,
                   },
         podTemplate: {
             label: optional("podTemplateLabel"),
             registry: optional("registry"),
-            insecureRegistry: config.getBoolean("insecureRegistry") || undefined,
+            insecureRegistry: bool("insecureRegistry") || undefined,
             jenkinsReleaseName: optional("jenkinsReleaseName"),
             jenkinsNameOverride: optional("jenkinsNameOverride"),
             jenkinsFullnameOverride: optional("jenkinsFullnameOverride"),
+            serviceAccountName: optional("serviceAccountName"),
+            nodeSelector: map<Record<string, string>>("nodeSelector", `{"kubernetes.io/arch": "amd64"}`),
+            tolerations: list<Record<string, unknown>>("tolerations", `[{"key": "builds", "operator": "Exists", "effect": "NoSchedule"}]`),
+            kanikoResources: map<ContainerResources>("kanikoResources", `{"limits": {"memory": "8Gi"}}`),
+            kanikoImage: optional("kanikoImage"),
+            jnlpImage: optional("jnlpImage"),
+            // Kaniko's --cache-ttl follows the cache TTL, which the local registry's maintenance also keeps to.
+            extraExecutorFlags: [...(list<string>("extraExecutorFlags", `["--compressed-caching=false"]`) ?? []), ...(cacheTtlHours !== undefined ? [`--cache-ttl=${cacheTtlHours}h`] : [])],
+            cloudName: optional("cloudName"),
+            containerCap: num("containerCap", "10"),
             jenkinsNamespace: optional("jenkinsNamespace"),
         },
     });

@@ -101,6 +101,8 @@ export interface KanikoPodTemplateSettings {
     jenkinsNamespace?: pulumi.Input<string>;
     /** Name of the Kubernetes cloud this template is declared in (not the chart's `kubernetes`). Default `kaniko`. */
     cloudName?: pulumi.Input<string>;
+    /** The most agent pods of that cloud at once (the Kubernetes plugin's container cap). Default 10. */
+    containerCap?: pulumi.Input<number>;
     /** URL agents use to reach Jenkins. Default `http://<fullname>.<jenkinsNamespace>.svc.cluster.local:8080`, as the chart sets it. */
     jenkinsUrl?: pulumi.Input<string>;
     /** host:port of the inbound-agent listener. Default `<fullname>-agent.<jenkinsNamespace>.svc.cluster.local:50000`, as the chart sets it. */
@@ -179,6 +181,7 @@ interface Resolved {
     agentRbac?: boolean;
     jenkinsNamespace?: string;
     cloudName?: string;
+    containerCap?: number;
     jenkinsUrl?: string;
     jenkinsTunnel?: string;
     configMapName?: string;
@@ -250,6 +253,7 @@ export function renderKanikoPodTemplate(r: Resolved): RenderedPodTemplate {
             "create the RegistryCredsSecret with the same namespace as the pod template",
         );
     }
+    if (r.jenkinsNameOverride) validateObjectName("jenkinsNameOverride", r.jenkinsNameOverride);
     const fullname = jenkinsChartFullname(names.jenkinsReleaseName, { nameOverride: r.jenkinsNameOverride, fullnameOverride: r.jenkinsFullnameOverride });
     validateObjectName("jenkinsFullnameOverride", fullname);
     const sidecarLabel = `${fullname}-jenkins-config`;
@@ -298,6 +302,7 @@ export function renderKanikoPodTemplate(r: Resolved): RenderedPodTemplate {
         jenkinsUrl: r.jenkinsUrl ?? `http://${fullname}.${names.jenkinsNamespace}.svc.cluster.local:8080`,
         jenkinsTunnel: r.jenkinsTunnel ?? `${fullname}-agent.${names.jenkinsNamespace}.svc.cluster.local:50000`,
         jenkinsReleaseName: names.jenkinsReleaseName,
+        containerCap: r.containerCap ?? 10,
         podYaml,
     });
     const imageName = r.imageName ?? "my-app";

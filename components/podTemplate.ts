@@ -403,6 +403,8 @@ export interface JenkinsCloudOptions {
     jenkinsTunnel: string;
     /** The Helm release name, for the pod label the chart's agent NetworkPolicy admits. */
     jenkinsReleaseName: string;
+    /** The most agent pods of this cloud at once (the plugin's container cap). */
+    containerCap: number;
     /** The raw pod YAML. */
     podYaml: string;
 }
@@ -419,6 +421,9 @@ export function buildJcasc(o: JenkinsCloudOptions): Record<string, unknown> {
     if (!Number.isInteger(o.idleMinutes) || o.idleMinutes < 0) {
         throw new InvalidInputError("idleMinutes", `${quote(o.idleMinutes)} is not a whole number of minutes`, "use 0 (delete the pod after each build) or more");
     }
+    if (!Number.isInteger(o.containerCap) || o.containerCap < 1) {
+        throw new InvalidInputError("containerCap", `${quote(o.containerCap)} is not a whole number of at least 1`, "give the most agent pods this cloud may run at once, e.g. 10");
+    }
     if (!POD_RETENTION_VALUES.includes(o.podRetention)) {
         throw new InvalidInputError("podRetention", `is ${quote(o.podRetention)}`, `use one of ${POD_RETENTION_VALUES.join(", ")}`);
     }
@@ -432,7 +437,7 @@ export function buildJcasc(o: JenkinsCloudOptions): Record<string, unknown> {
                         namespace: o.namespace,
                         jenkinsUrl: o.jenkinsUrl,
                         jenkinsTunnel: o.jenkinsTunnel,
-                        containerCapStr: "10",
+                        containerCapStr: String(o.containerCap),
                         podLabels: [{ key: `jenkins/${o.jenkinsReleaseName}-jenkins-agent`, value: "true" }],
                         templates: [
                             {

@@ -27,12 +27,22 @@ export class InvalidInputError extends pulumi.RunError {
     ) {
         super(`${field} ${problem}. Fix: ${fix}`);
         this.name = "InvalidInputError";
-        Object.defineProperty(this, "message", {
-            get: () => `${this.component ? `${this.component}: ` : ""}${field} ${problem}. Fix: ${fix}`,
-            set: () => undefined,
-            enumerable: false,
-            configurable: true,
-        });
+        Object.defineProperty(this, "message", { get: () => this.text(), set: () => undefined, enumerable: false, configurable: true });
+    }
+
+    /**
+     * The message: `<Component> "<name>": <field> <problem>. Fix: <fix>`; or, when the field's value
+     * came from a stack config key (registerConfigSources), the key first and the command that sets
+     * it: `config <key>[.path]: <problem>. Fix: <fix>; set it with pulumi config set <key> ... (<Component> "<name>" <field>)`.
+     */
+    private text(): string {
+        const source = this.component === undefined ? undefined : configSourceOf(this.component, this.field);
+        if (source === undefined) return `${this.component ? `${this.component}: ` : ""}${this.field} ${this.problem}. Fix: ${this.fix}`;
+        const within = source.path.slice(source.key.length);
+        const where = within === "" ? source.key : source.structured ? source.path : `${source.key}, at ${within.replace(/^\./, "")}`;
+        const target = within !== "" && source.structured ? `--path '${source.path}'` : source.key;
+        const command = `pulumi config set ${source.secret ? "--secret " : ""}${target} <value>`;
+        return `config ${where}: ${this.problem}. Fix: ${this.fix}; set it with \`${command}\` (${this.component} ${this.field})`;
     }
 
     /** Puts the component's type and resource name in front of the message (the innermost component's). */
@@ -40,6 +50,39 @@ export class InvalidInputError extends pulumi.RunError {
         this.component ??= `${component} "${name}"`;
         return this;
     }
+}
+
+/** A stack config key a component field's value came from. */
+export interface ConfigSource {
+    /** The config key, without the project's namespace. */
+    key: string;
+    /** Set with `pulumi config set --secret`. */
+    secret?: boolean;
+    /** A map or list, set part by part with `pulumi config set --path` (else one value, e.g. a JSON text). */
+    structured?: boolean;
+}
+
+const CONFIG_SOURCES = new Map<string, Record<string, ConfigSource>>();
+
+/**
+ * Records which stack config keys a component's fields came from, so that an error in such a field
+ * names the key and the `pulumi config set` command instead of the component's field alone.
+ * `fields` maps a field path (`registries[0].server`, `kanikoResources`) to its key; a field
+ * below a mapped one (`kanikoResources.limits.cpu`) maps to the key with that path.
+ */
+export function registerConfigSources(component: string, name: string, fields: Record<string, ConfigSource>): void {
+    CONFIG_SOURCES.set(`${component} "${name}"`, fields);
+}
+
+function configSourceOf(component: string, field: string): (ConfigSource & { path: string }) | undefined {
+    const fields = CONFIG_SOURCES.get(component);
+    if (fields === undefined) return undefined;
+    const prefix = Object.keys(fields)
+        .filter((f) => field === f || field.startsWith(`${f}.`) || field.startsWith(`${f}[`))
+        .sort((a, b) => b.length - a.length)[0];
+    if (prefix === undefined) return undefined;
+    const source = fields[prefix];
+    return { ...source, path: `${source.key}${field.slice(prefix.length)}` };
 }
 
 /**

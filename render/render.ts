@@ -20,6 +20,7 @@ import {
     runStackProgram,
     writeRendered,
 } from "./renderStack";
+import { unknownConfigKeys } from "../stackConfig";
 
 /** The repository root (this file runs as bin/render/render.js). */
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -56,6 +57,9 @@ async function main(argv: string[]): Promise<number> {
         ...(configFile ? readConfigFile(configFile) : {}),
         ...Object.fromEntries(options.config.map(parseConfigFlag)),
     };
+    // A key the stack does not read would silently change nothing: refuse it, naming the nearest key.
+    const unknown = unknownConfigKeys(Object.keys(config));
+    if (unknown.length > 0) throw new RenderInputError(unknown.join("\n"));
     const configSource = [
         "Pulumi.yaml defaults",
         // As typed (or the sample's path in the repository): the summary must not depend on where the checkout is.

@@ -17,7 +17,7 @@ export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 /** The project whose config keys the stack reads. */
 export const PROJECT = "kaniko-builder";
 /** Config keys the cluster-init stack reads as secrets (`config.requireSecret`). */
-export const STACK_SECRET_KEYS = ["registryPassword", "dockerConfigJson", "localRegistryPassword"];
+export { STACK_SECRET_KEYS } from "../stackConfig";
 
 /** A config value as Pulumi passes it to a program: a string (objects as JSON). */
 export type ConfigMap = Record<string, string>;

@@ -21,7 +21,7 @@ const EXPECTED: Record<string, { inputs: string[]; outputs: string[] }> = {
             "kanikoImage", "jnlpResources", "kanikoResources", "nodeSelector", "tolerations", "serviceAccountName", "imagePullSecrets", "env",
             "extraExecutorFlags", "baseImageCacheClaimName", "idleMinutes", "podRetention", "registry", "insecureRegistry", "imageName",
             "jenkinsReleaseName", "jenkinsNamespace", "cloudName", "jenkinsUrl", "jenkinsTunnel", "configMapName",
-            "jenkinsNameOverride", "jenkinsFullnameOverride", "jenkinsServiceAccountName", "agentRbac",
+            "jenkinsNameOverride", "jenkinsFullnameOverride", "jenkinsServiceAccountName", "agentRbac", "containerCap",
         ],
         outputs: [
             "podYaml", "jcascYaml", "executorFlags", "jenkinsfileSnippet", "label", "templateName", "cloudName", "namespace", "configMapName", "configMapNamespace", "configMap",

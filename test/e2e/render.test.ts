@@ -124,16 +124,23 @@ describe("npm start (bin/render/render.js)", () => {
         expect(parse(fs.readFileSync(path.join(dir.path, "flags", "outputs.yaml"), "utf8")).pullHost).toBe("localhost:30777");
 
         const bad = render(["-f", config(), "-c", "localRegistryNodePort=80", "--out", "bad"]);
-        expect(bad.stderr).toMatch(/LocalInsecureRegistry "kaniko-builder-local-registry": nodePort 80 is outside the NodePort range 30000-32767/);
+        // In the terms the user typed: the config key and the command that sets it, then the component's field.
+        expect(bad.stderr).toMatch(
+            /^render: config localRegistryNodePort: 80 is outside the NodePort range 30000-32767\. Fix: .*; set it with `pulumi config set localRegistryNodePort <value>` \(LocalInsecureRegistry "kaniko-builder-local-registry" nodePort\)$/m,
+        );
         expect(bad.status).toBe(1);
         expect(fs.existsSync(path.join(dir.path, "bad"))).toBe(false);
 
         // Inputs that fail while resources' inputs are serialized: the message still starts with the component.
         const longPassword = render(["-c", "localRegistry=cluster", "-c", `localRegistryPassword=${"x".repeat(80)}`, "--out", "long"]);
-        expect(longPassword.stderr).toMatch(/^render: LocalInsecureRegistry "kaniko-builder-local-registry": users\[0\]\.password is 80 bytes long/m);
+        expect(longPassword.stderr).toMatch(/^render: config localRegistryPassword: is 80 bytes long.*`pulumi config set --secret localRegistryPassword <value>`/m);
         const desktop = render(["-c", `dockerConfigJson=${JSON.stringify({ credsStore: "desktop", auths: { "https://index.docker.io/v1/": {} } })}`, "--out", "desktop"]);
-        expect(desktop.stderr).toMatch(/^render: RegistryCredsSecret "kaniko-builder-registry-creds": dockerConfigJson\.auths\["https:\/\/index\.docker\.io\/v1\/"\] holds no credentials/m);
+        expect(desktop.stderr).toMatch(/^render: config dockerConfigJson, at auths\["https:\/\/index\.docker\.io\/v1\/"\]: holds no credentials.*`pulumi config set --secret dockerConfigJson <value>`/m);
         for (const r of [longPassword, desktop]) expect(r.stderr).not.toContain("error serializing property");
+
+        const typo = render(["-f", config(), "-c", "registy=ghcr.io/org", "--out", "typo"]);
+        expect(typo.stderr).toMatch(/^render: config registy is not a key of this stack; did you mean registry\?/m);
+        expect(typo.status).toBe(2);
 
         const notOurs = render(["-c", "aws:region=eu-west-1", "--out", "x"]);
         expect(notOurs.stderr).toMatch(/^render: --config "aws:region=eu-west-1": expected key=value with a kaniko-builder key/);
