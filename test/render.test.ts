@@ -12,6 +12,7 @@ import {
     redactedPlaceholder,
     revealOrRedact,
 } from "../render/renderStack";
+import { withConfigTable } from "../render/configTable";
 import { SECRET_SIG, SECRET_SIG_KEY } from "./helpers/pulumiMocks";
 import { workDir } from "./helpers/workDir";
 
@@ -117,4 +118,10 @@ describe("namespacesNeeded (rendered/namespaces.yaml)", () => {
             { apiVersion: "v1", kind: "Namespace", metadata: { name: "default", labels: { "pod-security.kubernetes.io/enforce": "baseline" } } },
         ]);
     });
+});
+
+test("README.md's config table is the one generated from Pulumi.yaml (npm run docs)", () => {
+    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    expect(withConfigTable(readme, fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"))).toBe(readme);
+    expect(readme).toContain("| `localRegistryKeepTags` | integer | `10` |");
 });

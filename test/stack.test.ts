@@ -1,6 +1,7 @@
 /** The cluster-init stack (stack.ts, run by index.ts) and the example programs, under mocks with stack config. */
 import * as bcrypt from "bcryptjs";
 import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
 import { SECRET_SIG, recordResources, runStackWithConfig as runStack, settle, stackReferences, unwrapSecrets, valueOf } from "./helpers/pulumiMocks";
 
 // Each isolated load of the SDK adds an exit listener.
@@ -208,4 +209,45 @@ describe("examples/consumer (team templates from a StackReference)", () => {
         expect(JSON.stringify(configMaps)).not.toContain(Buffer.from("kaniko:pw").toString("base64"));
         expect(await valueOf(templates[1].label)).toBe("kaniko-team-b");
     });
+});
+
+test("every setting a team sets reaches the objects: agent pods, executor flags, cloud, registry volume and policy", async () => {
+    const stack = runStack(
+        {
+            namespace: "builds",
+            jenkinsNamespace: "jenkins",
+            localRegistry: "cluster",
+            localRegistryPassword: "pw",
+            serviceAccountName: "kaniko-builder",
+            nodeSelector: JSON.stringify({ "kubernetes.io/arch": "amd64" }),
+            tolerations: JSON.stringify([{ key: "builds", operator: "Exists", effect: "NoSchedule" }]),
+            kanikoResources: JSON.stringify({ requests: { cpu: "1", memory: "2Gi" }, limits: { cpu: "4", memory: "8Gi" } }),
+            kanikoImage: "registry.example.com/kaniko:v1.28.3-debug",
+            jnlpImage: "registry.example.com/inbound-agent:3385",
+            extraExecutorFlags: JSON.stringify(["--compressed-caching=false"]),
+            cacheTtlHours: "48",
+            cloudName: "kaniko-builds",
+            containerCap: "4",
+            localRegistryStorageClass: "fast",
+            localRegistryNetworkPolicy: "true",
+            localRegistryKeepTags: "5",
+        },
+        ["localRegistryPassword"],
+    );
+    await settle(stack.podYaml, stack.executorFlags);
+    const pod = parse(await valueOf(stack.podYaml));
+    expect(pod.spec.serviceAccountName).toBe("kaniko-builder");
+    expect(pod.spec.nodeSelector).toEqual({ "kubernetes.io/arch": "amd64" });
+    expect(pod.spec.tolerations).toEqual([{ key: "builds", operator: "Exists", effect: "NoSchedule" }]);
+    const kaniko = pod.spec.containers.find((c: any) => c.name === "kaniko");
+    expect(kaniko.image).toBe("registry.example.com/kaniko:v1.28.3-debug");
+    expect(kaniko.resources).toEqual({ requests: { cpu: "1", memory: "2Gi" }, limits: { cpu: "4", memory: "8Gi" } });
+    expect(pod.spec.containers.find((c: any) => c.name === "jnlp").image).toBe("registry.example.com/inbound-agent:3385");
+    expect(await valueOf(stack.executorFlags)).toEqual(expect.arrayContaining(["--compressed-caching=false", "--cache-ttl=48h"]));
+    const jcasc = parse(unwrapSecrets(mocks.ofType("kubernetes:core/v1:ConfigMap").find((r) => r.name === "kaniko-builder-pod-template")!.inputs).data["jenkins-agent-kaniko-jcasc.yaml"]);
+    expect(jcasc.jenkins.clouds[0].kubernetes).toMatchObject({ name: "kaniko-builds", containerCapStr: "4" });
+    expect(unwrapSecrets(mocks.ofType("kubernetes:core/v1:PersistentVolumeClaim")[0].inputs).spec.storageClassName).toBe("fast");
+    expect(mocks.ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy")).toHaveLength(1);
+    const maintain = unwrapSecrets(mocks.ofType("kubernetes:core/v1:ConfigMap").find((r) => r.name === "kaniko-builder-local-registry-config")!.inputs).data["maintain.sh"];
+    expect(maintain).toContain("keep=5\nttl=172800\n");
 });

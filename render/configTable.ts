@@ -1,0 +1,46 @@
+/**
+ * The README's table of the cluster-init stack's config keys, generated from Pulumi.yaml (and the
+ * keys Pulumi.yaml cannot declare, stackConfig.ts), so that the two never disagree.
+ *
+ *   npm run docs      # rewrites the table in README.md
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { UNDECLARED_CONFIG_KEYS } from "../stackConfig";
+
+export const BEGIN = "<!-- config-table: generated from Pulumi.yaml by `npm run docs`; do not edit -->";
+export const END = "<!-- config-table: end -->";
+
+const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+const code = (value: unknown) => {
+    if (value === "" || value === undefined) return "(none)";
+    return `\`${typeof value === "string" ? value : JSON.stringify(value)}\``;
+};
+
+/** The markdown table: key, type, default, meaning. */
+export function stackConfigTable(pulumiYaml: string): string {
+    const rows = Object.entries<any>(parse(pulumiYaml).config ?? {}).map(([k, spec]) => {
+        const type = spec.type === "array" ? `list of ${spec.items?.type ?? "values"}` : spec.type;
+        return `| \`${k.replace(/^kaniko-builder:/, "")}\` | ${type} | ${code(spec.default)} | ${cell(spec.description ?? "")} |`;
+    });
+    const undeclared = Object.entries(UNDECLARED_CONFIG_KEYS).map(
+        ([k, v]) => `| \`${k}\` | ${v.kind === "secret" ? "string, secret" : "object (`--path`)"} | (none) | ${cell(v.description)} |`,
+    );
+    return ["| Config key | Type | Default | Meaning |", "| --- | --- | --- | --- |", ...rows, ...undeclared].join("\n");
+}
+
+/** README.md with its table replaced by the generated one. */
+export function withConfigTable(readme: string, pulumiYaml: string): string {
+    const start = readme.indexOf(BEGIN);
+    const end = readme.indexOf(END);
+    if (start < 0 || end < start) throw new Error(`README.md has no config table markers (${BEGIN} ... ${END})`);
+    return `${readme.slice(0, start)}${BEGIN}\n${stackConfigTable(pulumiYaml)}\n${readme.slice(end)}`;
+}
+
+if (require.main === module) {
+    const root = path.resolve(__dirname, "..", "..");
+    const readme = path.join(root, "README.md");
+    fs.writeFileSync(readme, withConfigTable(fs.readFileSync(readme, "utf8"), fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")));
+    console.log("README.md: config table written from Pulumi.yaml");
+}
