@@ -14,25 +14,19 @@ const NAME = "kaniko-builder";
 
 /** Which config key each component field comes from, so that errors name the key a user typed. */
 function registerStackConfigSources(name: string): void {
-    const key = (k: string, secret = false) => ({ key: k, secret });
-    const structured = (k: string) => ({ key: k, structured: true });
-    registerConfigSources(
-        "Stack",
-        name,
-        Object.fromEntries(
-            STACK_CONFIG_KEYS.map((k) => [k, { key: k, secret: STACK_SECRET_KEYS.includes(k), structured: STRUCTURED_CONFIG_KEYS.includes(k) }]),
-        ),
-    );
+    // How each key is set (--secret, --path) follows from stackConfig.ts.
+    const key = (k: string) => ({ key: k, secret: STACK_SECRET_KEYS.includes(k), structured: STRUCTURED_CONFIG_KEYS.includes(k) });
+    registerConfigSources("Stack", name, Object.fromEntries(STACK_CONFIG_KEYS.map((k) => [k, key(k)])));
     registerConfigSources("RegistryCredsSecret", `${name}-registry-creds`, {
         namespace: key("namespace"),
         secretName: key("secretName"),
         secretType: key("secretType"),
         "registries[0].server": key("registryServer"),
         "registries[0].username": key("registryUsername"),
-        "registries[0].password": key("registryPassword", true),
+        "registries[0].password": key("registryPassword"),
         "registries[0].email": key("registryEmail"),
-        dockerConfigJson: key("dockerConfigJson", true),
-        credHelpers: structured("credHelpers"),
+        dockerConfigJson: key("dockerConfigJson"),
+        credHelpers: key("credHelpers"),
     });
     registerConfigSources("KanikoPodTemplate", `${name}-pod-template`, {
         namespace: key("namespace"),
@@ -44,12 +38,12 @@ function registerStackConfigSources(name: string): void {
         jenkinsNameOverride: key("jenkinsNameOverride"),
         jenkinsFullnameOverride: key("jenkinsFullnameOverride"),
         serviceAccountName: key("serviceAccountName"),
-        nodeSelector: structured("nodeSelector"),
-        tolerations: structured("tolerations"),
-        kanikoResources: structured("kanikoResources"),
+        nodeSelector: key("nodeSelector"),
+        tolerations: key("tolerations"),
+        kanikoResources: key("kanikoResources"),
         kanikoImage: key("kanikoImage"),
         jnlpImage: key("jnlpImage"),
-        extraExecutorFlags: structured("extraExecutorFlags"),
+        extraExecutorFlags: key("extraExecutorFlags"),
         cloudName: key("cloudName"),
         containerCap: key("containerCap"),
     });
@@ -57,7 +51,7 @@ function registerStackConfigSources(name: string): void {
         mode: key("localRegistry"),
         namespace: key("namespace"),
         "users[0].username": key("localRegistryUsername"),
-        "users[0].password": key("localRegistryPassword", true),
+        "users[0].password": key("localRegistryPassword"),
         nodePort: key("localRegistryNodePort"),
         storageSize: key("localRegistryStorageSize"),
         storageClassName: key("localRegistryStorageClass"),
@@ -79,6 +73,8 @@ export function clusterInitStack() {
 
     /** A config string, where an empty string (a Pulumi.yaml default) counts as unset. */
     const optional = (key: string) => config.get(key) || undefined;
+    /** Whether a key is set, checked without reading the value, so that no secret passes through a plain-text getter. */
+    const isSet = (key: string) => pulumi.runtime.getConfig(`${config.name}:${key}`) !== undefined;
     /** A typed key: Pulumi's own type errors become errors in the user's terms, with the command that fixes them. */
     const typed = <T>(key: string, expected: string, example: string, read: () => T | undefined, ok: (v: T) => boolean = () => true): T | undefined => {
         let value: T | undefined;
@@ -106,8 +102,7 @@ export function clusterInitStack() {
             email: optional("registryEmail"),
         });
     }
-    // Checked without reading the value, so that no secret passes through a plain-text getter.
-    const hasDockerConfigJson = pulumi.runtime.getConfig(`${config.name}:dockerConfigJson`) !== undefined;
+    const hasDockerConfigJson = isSet("dockerConfigJson");
     const credHelpers = map<Record<string, string>>("credHelpers", `{"<account>.dkr.ecr.<region>.amazonaws.com": "ecr-login"}`);
 
     // The optional plain-HTTP registry: "cluster" (in the cluster) or "docker" (on the Docker host, for kind).
@@ -133,16 +128,19 @@ export function clusterInitStack() {
     const localRegistryPassword =
         localRegistryMode === undefined
             ? undefined
-            : pulumi.runtime.getConfig(`${config.name}:localRegistryPassword`) !== undefined
+            : isSet("localRegistryPassword")
               ? config.requireSecret("localRegistryPassword")
               : pulumi.secret(new random.RandomPassword("kaniko-builder-local-registry-password", { length: 32, special: false }).result);
 
     const cacheTtlHours = num("cacheTtlHours", "336");
-    if (cacheTtlHours !== undefined && cacheTtlHours < 1) throw configError("cacheTtlHours", `is ${cacheTtlHours}`, "give at least 1 hour, e.g. 336 (two weeks, Kaniko's default)");
+    if (cacheTtlHours !== undefined && cacheTtlHours < 1) throw configError("cacheTtlHours", `is ${cacheTtlHours}`, "give at least 1 hour, e.g. 336 (two weeks, Kaniko's default)");;
     // A key the stack does not read (a typo such as `registy`) would be ignored without a word.
     const prefix = `${config.name}:`;
     const present = Object.keys(pulumi.runtime.allConfig()).filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
     for (const warning of unknownConfigKeys(present)) pulumi.log.warn(warning);
+
+    /** A setting of the in-cluster registry only (the Docker-host mode refuses them). */
+    const inCluster = <T>(read: () => T): T | undefined => (localRegistryMode === "cluster" ? read() : undefined);
 
     const builder = new KanikoBuilder(NAME, {
         namespace: optional("namespace"),
@@ -157,13 +155,13 @@ export function clusterInitStack() {
                 : {
                       mode: localRegistryMode,
                       users: [{ username: optional("localRegistryUsername") ?? "kaniko", password: localRegistryPassword! }],
-                      nodePort: localRegistryMode === "cluster" ? num("localRegistryNodePort", "30500") : undefined,
-                      storageSize: localRegistryMode === "cluster" ? optional("localRegistryStorageSize") : undefined,
-                      garbageCollectionSchedule: localRegistryMode === "cluster" ? optional("localRegistryGcSchedule") : undefined,
-                      keepTags: localRegistryMode === "cluster" ? num("localRegistryKeepTags", "10") : undefined,
-                      cacheTtlHours: localRegistryMode === "cluster" ? cacheTtlHours : undefined,
-                      storageClassName: localRegistryMode === "cluster" ? optional("localRegistryStorageClass") : undefined,
-                      networkPolicy: localRegistryMode === "cluster" ? bool("localRegistryNetworkPolicy") || undefined : undefined,
+                      nodePort: inCluster(() => num("localRegistryNodePort", "30500")),
+                      storageSize: inCluster(() => optional("localRegistryStorageSize")),
+                      garbageCollectionSchedule: inCluster(() => optional("localRegistryGcSchedule")),
+                      keepTags: inCluster(() => num("localRegistryKeepTags", "10")),
+                      cacheTtlHours: inCluster(() => cacheTtlHours),
+                      storageClassName: inCluster(() => optional("localRegistryStorageClass")),
+                      networkPolicy: inCluster(() => bool("localRegistryNetworkPolicy") || undefined),
                   },
         podTemplate: {
             label: optional("podTemplateLabel"),

@@ -18,7 +18,7 @@ import {
     validateTemplateNames,
 } from "./podTemplate";
 import { isKnownDeep } from "./inputs";
-import { containerdHostsToml } from "./localRegistry";
+import { containerdHostsToml, containerdHostsTomlPath } from "./localRegistry";
 import { InvalidInputError, quote, validateObjectName, withComponent } from "./validation";
 
 const COMPONENT = "KanikoPodTemplate";
@@ -205,7 +205,7 @@ export function nodeRegistryConfig(host: string): NodeRegistryConfig {
     return {
         host,
         containerdHostsToml: containerdHostsToml(host, host),
-        containerdHostsTomlPath: `/etc/containerd/certs.d/${host}/hosts.toml`,
+        containerdHostsTomlPath: containerdHostsTomlPath(host),
         dockerDaemonJson: `${JSON.stringify({ "insecure-registries": [host] }, null, 2)}\n`,
     };
 }

@@ -172,6 +172,11 @@ export function containerdHostsToml(server: string, mirror: string): string {
     return `server = "http://${server}"\n\n[host."http://${mirror}"]\n  capabilities = ["pull", "resolve"]\n`;
 }
 
+/** Where containerd reads the hosts.toml of registry `server` on a node (its `config_path` being /etc/containerd/certs.d). */
+export function containerdHostsTomlPath(server: string): string {
+    return `/etc/containerd/certs.d/${server}/hosts.toml`;
+}
+
 /** The KEP-1755 document stored under `localRegistryHosting.v1` in kube-public/local-registry-hosting. */
 export function localRegistryHostingYaml(o: {
     host?: string;
@@ -656,7 +661,7 @@ export function planClusterRegistry(p: RegistryPlanInput): RegistryPlan {
             "run.sh": registryRunScript(),
         },
         executorFlags: insecureRegistryFlags(addresses.pushHost),
-        containerdHostsTomlPath: `/etc/containerd/certs.d/${addresses.pushHost}/hosts.toml`,
+        containerdHostsTomlPath: containerdHostsTomlPath(addresses.pushHost),
         localRegistryHostingYaml: localRegistryHostingYaml({
             host: addresses.hostFromOutside,
             hostFromContainerRuntime: addresses.pullHost,
@@ -741,7 +746,7 @@ export function planDockerRegistry(p: DockerPlanInput): DockerPlan {
         configYaml: registryConfigYaml({ auth: p.auth, realm: p.realm, deleteEnabled: true }),
         executorFlags: insecureRegistryFlags(pushHost),
         // Nodes pull localhost:<hostPort>/..., which containerd maps to the container on the kind network.
-        containerdHostsTomlPath: `/etc/containerd/certs.d/${pullHost}/hosts.toml`,
+        containerdHostsTomlPath: containerdHostsTomlPath(pullHost),
         containerdHostsToml: containerdHostsToml(pullHost, pushHost),
         localRegistryHostingYaml: localRegistryHostingYaml({ host: pullHost, hostFromContainerRuntime: pullHost, hostFromClusterNetwork: pushHost, help: p.help }),
     };
