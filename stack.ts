@@ -59,6 +59,18 @@ function registerStackConfigSources(name: string): void {
         keepTags: key("localRegistryKeepTags"),
         cacheTtlHours: key("cacheTtlHours"),
     });
+    registerConfigSources("DockerHubMirror", `${name}-docker-hub-mirror`, {
+        namespace: key("namespace"),
+        remoteUrl: key("dockerHubMirrorRemoteUrl"),
+        upstreamUsername: key("dockerHubMirrorUsername"),
+        upstreamPassword: key("dockerHubMirrorPassword"),
+        nodePort: key("dockerHubMirrorNodePort"),
+        storageSize: key("dockerHubMirrorStorageSize"),
+        storageClassName: key("dockerHubMirrorStorageClass"),
+    });
+    registerConfigSources("KanikoBuilder", name, {
+        "dockerHubMirror.nodePort": key("dockerHubMirrorNodePort"),
+    });
 }
 
 /** An error in a config value the stack reads itself, in the form every config error has. */
@@ -142,6 +154,16 @@ export function clusterInitStack() {
     /** A setting of the in-cluster registry only (the Docker-host mode refuses them). */
     const inCluster = <T>(read: () => T): T | undefined => (localRegistryMode === "cluster" ? read() : undefined);
 
+    // The Docker Hub mirror: its settings are read only when it is on.
+    const mirrorOn = bool("dockerHubMirror") ?? false;
+    const mirrorNodePort = num("dockerHubMirrorNodePort", "30501");
+    if (!mirrorOn) {
+        // A mirror setting without the mirror is a forgotten `dockerHubMirror: true` (Pulumi.yaml's defaults do not count).
+        const mirrorKeys = ["dockerHubMirrorRemoteUrl", "dockerHubMirrorUsername", "dockerHubMirrorPassword", "dockerHubMirrorNodePort", "dockerHubMirrorStorageClass", "dockerHubMirrorNetworkPolicy"];
+        const stray = mirrorKeys.find((k) => !["", "0", "false", undefined].includes(pulumi.runtime.getConfig(`${config.name}:${k}`)));
+        if (stray !== undefined) throw configError(stray, "is set while dockerHubMirror is off", "turn the mirror on (`pulumi config set dockerHubMirror true`), or remove the key");
+    }
+
     const builder = new KanikoBuilder(NAME, {
         namespace: optional("namespace"),
         secretName: optional("secretName"),
@@ -163,6 +185,17 @@ export function clusterInitStack() {
                       storageClassName: inCluster(() => optional("localRegistryStorageClass")),
                       networkPolicy: inCluster(() => bool("localRegistryNetworkPolicy") || undefined),
                   },
+        dockerHubMirror: mirrorOn
+            ? {
+                  remoteUrl: optional("dockerHubMirrorRemoteUrl"),
+                  upstreamUsername: optional("dockerHubMirrorUsername"),
+                  upstreamPassword: isSet("dockerHubMirrorPassword") ? config.requireSecret("dockerHubMirrorPassword") : undefined,
+                  nodePort: mirrorNodePort || undefined,
+                  storageSize: optional("dockerHubMirrorStorageSize"),
+                  storageClassName: optional("dockerHubMirrorStorageClass"),
+                  networkPolicy: bool("dockerHubMirrorNetworkPolicy") || undefined,
+              }
+            : undefined,
         podTemplate: {
             label: optional("podTemplateLabel"),
             registry: optional("registry"),
@@ -219,5 +252,11 @@ export function clusterInitStack() {
         containerdHostsTomlPath: builder.containerdHostsTomlPath,
         /** With insecureRegistry: the insecure-registries entry of /etc/docker/daemon.json for Docker Engine nodes. */
         dockerDaemonJson: builder.dockerDaemonJson,
+        /** With dockerHubMirror: the mirror's host, Kaniko's --registry-mirror. */
+        dockerHubMirrorHost: builder.dockerHubMirrorHost,
+        /** With dockerHubMirror: containerd's hosts.toml that sends nodes' docker.io pulls through the mirror. */
+        dockerHubMirrorContainerdHostsToml: builder.dockerHubMirrorContainerdHostsToml,
+        /** Where that file goes on each node (/etc/containerd/certs.d/docker.io/hosts.toml). */
+        dockerHubMirrorContainerdHostsTomlPath: builder.dockerHubMirrorContainerdHostsTomlPath,
     };
 }

@@ -17,6 +17,7 @@ export interface UndeclaredKey {
 export const UNDECLARED_CONFIG_KEYS: Record<string, UndeclaredKey> = {
     registryPassword: { kind: "secret", description: "Password or access token of the login (registryUsername)." },
     localRegistryPassword: { kind: "secret", description: "Password of the local registry's user (at most 72 bytes); generated (RandomPassword, kept in the stack's state) when unset." },
+    dockerHubMirrorPassword: { kind: "secret", description: "Password or access token of dockerHubMirrorUsername, the Docker Hub user the mirror pulls as." },
     dockerConfigJson: { kind: "secret", description: "Contents of an existing ~/.docker/config.json (pulumi config set --secret dockerConfigJson < ~/.docker/config.json)." },
     credHelpers: { kind: "object", description: "Registry host to credential helper, e.g. pulumi config set --path 'credHelpers[\"<account>.dkr.ecr.<region>.amazonaws.com\"]' ecr-login." },
     nodeSelector: { kind: "object", description: "Node labels the agent pods must run on (pulumi config set --path 'nodeSelector.kubernetes\\.io/arch' amd64)." },
@@ -30,7 +31,8 @@ export const DECLARED_CONFIG_KEYS = [
     "insecureRegistry", "jenkinsReleaseName", "jenkinsNameOverride", "jenkinsFullnameOverride", "jenkinsNamespace", "localRegistry",
     "localRegistryUsername", "localRegistryNodePort", "localRegistryStorageSize", "localRegistryGcSchedule", "localRegistryKeepTags",
     "serviceAccountName", "kanikoImage", "jnlpImage", "extraExecutorFlags", "cacheTtlHours", "cloudName", "containerCap",
-    "localRegistryStorageClass", "localRegistryNetworkPolicy",
+    "localRegistryStorageClass", "localRegistryNetworkPolicy", "dockerHubMirror", "dockerHubMirrorRemoteUrl", "dockerHubMirrorUsername",
+    "dockerHubMirrorNodePort", "dockerHubMirrorStorageSize", "dockerHubMirrorStorageClass", "dockerHubMirrorNetworkPolicy",
 ];
 
 /** Every key the stack knows. */

@@ -27,5 +27,8 @@ export type { ContainerResources, EnvVar, ResourceQuantities } from "./podTempla
 export { LocalInsecureRegistry, REGISTRY_MODES } from "./localInsecureRegistry";
 export type { LocalInsecureRegistryArgs, RegistryUser } from "./localInsecureRegistry";
 export { DEFAULT_REGISTRY_IMAGE, containerdHostsToml, htpasswdFile, registryConfigYaml } from "./localRegistry";
+export { DockerHubMirror } from "./mirror/dockerHubMirror";
+export type { DockerHubMirrorArgs } from "./mirror/dockerHubMirror";
+export { DOCKER_HUB_URL } from "./mirror/plan";
 export { KanikoBuilder } from "./kanikoBuilder";
 export type { KanikoBuilderArgs } from "./kanikoBuilder";

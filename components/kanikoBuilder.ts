@@ -1,8 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { KanikoPodTemplate, KanikoPodTemplateSettings, precheckKanikoPodTemplate } from "./kanikoPodTemplate";
 import { LocalInsecureRegistry, LocalInsecureRegistryArgs, precheckLocalInsecureRegistry } from "./localInsecureRegistry";
+import { DockerHubMirror, DockerHubMirrorArgs, precheckDockerHubMirror } from "./mirror/dockerHubMirror";
+import { MIRROR_DEFAULTS } from "./mirror/plan";
 import { RegistryCredsSecret, RegistryLogin, precheckRegistryCredsSecret } from "./registryCredsSecret";
-import { InvalidInputError, withComponent } from "./validation";
+import { InvalidInputError, quote, withComponent } from "./validation";
 
 const COMPONENT = "KanikoBuilder";
 
@@ -26,6 +28,12 @@ export interface KanikoBuilderArgs {
      * cluster mode. Leave out for none.
      */
     localRegistry?: LocalInsecureRegistryArgs;
+    /**
+     * A pull-through cache of Docker Hub to run as well (see `DockerHubMirror`): Kaniko pulls
+     * `docker.io` base images through it (`--registry-mirror`), and the `dockerHubMirrorContainerdHostsToml`
+     * output sends nodes' pulls there. `namespace` defaults to the one above. Leave out for none.
+     */
+    dockerHubMirror?: DockerHubMirrorArgs;
     /**
      * The rest of the pod template's arguments (see `KanikoPodTemplate`): label, images,
      * resources, registry, Jenkins release and namespace... The namespace, credentials and local
@@ -76,18 +84,25 @@ export class KanikoBuilder extends pulumi.ComponentResource {
     public readonly containerdHostsTomlPath: pulumi.Output<string | undefined>;
     /** For an `insecureRegistry`: the `insecure-registries` entry of `/etc/docker/daemon.json` for Docker Engine nodes. */
     public readonly dockerDaemonJson: pulumi.Output<string | undefined>;
+    /** The Docker Hub mirror's host, Kaniko's `--registry-mirror` (undefined without one). */
+    public readonly dockerHubMirrorHost: pulumi.Output<string | undefined>;
+    /** containerd's hosts.toml that sends nodes' `docker.io` pulls through the mirror (undefined without one). */
+    public readonly dockerHubMirrorContainerdHostsToml: pulumi.Output<string | undefined>;
+    /** Where that file goes on each node: `/etc/containerd/certs.d/docker.io/hosts.toml` (undefined without a mirror). */
+    public readonly dockerHubMirrorContainerdHostsTomlPath: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: KanikoBuilderArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         withComponent(COMPONENT, name, () => {
             const template = (args.podTemplate ?? {}) as Record<string, unknown>;
-            for (const field of ["namespace", "credentials", "localRegistry"]) {
+            for (const field of ["namespace", "credentials", "localRegistry", ...(args.dockerHubMirror ? ["registryMirror", "insecureRegistryMirror"] : [])]) {
                 if (template[field] !== undefined) {
-                    throw new InvalidInputError(`podTemplate.${field}`, "is wired by KanikoBuilder", `leave it out${field === "namespace" ? " and set namespace" : ""}`);
+                    const fix = field === "namespace" ? " and set namespace" : field.endsWith("Mirror") ? ": the mirror comes from dockerHubMirror" : "";
+                    throw new InvalidInputError(`podTemplate.${field}`, "is wired by KanikoBuilder", `leave it out${fix}`);
                 }
             }
         });
         // The children's arguments, checked as far as they are known before anything is registered.
-        const names = { local: `${name}-local-registry`, credentials: `${name}-registry-creds`, template: `${name}-pod-template` };
+        const names = { local: `${name}-local-registry`, credentials: `${name}-registry-creds`, template: `${name}-pod-template`, mirror: `${name}-docker-hub-mirror` };
         const localArgs = args.localRegistry && {
             ...args.localRegistry,
             namespace: args.localRegistry.namespace ?? ((args.localRegistry.mode ?? "cluster") === "cluster" ? args.namespace : undefined),
@@ -100,7 +115,12 @@ export class KanikoBuilder extends pulumi.ComponentResource {
             dockerConfigJson: args.dockerConfigJson,
             credHelpers: args.credHelpers,
         };
+        const mirrorArgs = args.dockerHubMirror && { ...args.dockerHubMirror, namespace: args.dockerHubMirror.namespace ?? args.namespace };
         if (localArgs) precheckLocalInsecureRegistry(names.local, localArgs);
+        if (mirrorArgs) {
+            precheckDockerHubMirror(names.mirror, mirrorArgs);
+            if (localArgs) withComponent(COMPONENT, name, () => checkMirrorBesideRegistry(localArgs, mirrorArgs));
+        }
         // With a local registry, its login is enough: "no credentials" cannot be decided yet.
         precheckRegistryCredsSecret(names.credentials, localArgs ? { ...credentialArgs, registries: args.registries ?? [] } : credentialArgs);
         const unknown = pulumi.output(undefined as any);
@@ -108,11 +128,13 @@ export class KanikoBuilder extends pulumi.ComponentResource {
             ...args.podTemplate,
             namespace: args.namespace,
             localRegistry: localArgs ? { pushHost: unknown, executorFlags: unknown } : undefined,
+            ...(mirrorArgs ? { registryMirror: unknown, insecureRegistryMirror: true } : {}),
         });
         super(`kaniko-builder:index:${COMPONENT}`, name, {}, opts);
         const parent = { parent: this };
 
         const local = localArgs ? new LocalInsecureRegistry(names.local, localArgs, parent) : undefined;
+        const mirror = mirrorArgs ? new DockerHubMirror(names.mirror, mirrorArgs, parent) : undefined;
         const credentials = new RegistryCredsSecret(
             names.credentials,
             {
@@ -124,7 +146,13 @@ export class KanikoBuilder extends pulumi.ComponentResource {
         );
         const podTemplate = new KanikoPodTemplate(
             names.template,
-            { ...args.podTemplate, namespace: credentials.namespace, credentials, localRegistry: local },
+            {
+                ...args.podTemplate,
+                namespace: credentials.namespace,
+                credentials,
+                localRegistry: local,
+                ...(mirror ? { registryMirror: mirror.host, insecureRegistryMirror: true } : {}),
+            },
             parent,
         );
 
@@ -143,6 +171,9 @@ export class KanikoBuilder extends pulumi.ComponentResource {
         this.dockerDaemonJson = podTemplate.dockerDaemonJson;
         this.pushHost = local ? local.pushHost : pulumi.output(args.podTemplate?.registry);
         this.pullHost = local ? local.pullHost : pulumi.output(undefined);
+        this.dockerHubMirrorHost = mirror ? mirror.host : pulumi.output(undefined);
+        this.dockerHubMirrorContainerdHostsToml = mirror ? mirror.containerdHostsToml : pulumi.output(undefined);
+        this.dockerHubMirrorContainerdHostsTomlPath = mirror ? mirror.containerdHostsTomlPath : pulumi.output(undefined);
         this.registerOutputs({
             secretName: this.secretName,
             dataKey: this.dataKey,
@@ -159,6 +190,29 @@ export class KanikoBuilder extends pulumi.ComponentResource {
             podYaml: this.podYaml,
             pushHost: this.pushHost,
             pullHost: this.pullHost,
+            dockerHubMirrorHost: this.dockerHubMirrorHost,
+            dockerHubMirrorContainerdHostsToml: this.dockerHubMirrorContainerdHostsToml,
+            dockerHubMirrorContainerdHostsTomlPath: this.dockerHubMirrorContainerdHostsTomlPath,
         });
+    }
+}
+
+/**
+ * The mirror and the local registry side by side: a pull-through cache refuses pushes, so the two
+ * are separate Deployments and Services, which must not share a name in one namespace or a NodePort.
+ * Checked on what is known now.
+ */
+function checkMirrorBesideRegistry(local: LocalInsecureRegistryArgs, mirror: DockerHubMirrorArgs): void {
+    const known = (v: unknown) => (v === undefined || pulumi.Output.isInstance(v) || v instanceof Promise ? undefined : v);
+    if ((local.mode ?? "cluster") !== "cluster") return;
+    const localName = known(local.name) ?? "registry";
+    const mirrorName = known(mirror.name) ?? MIRROR_DEFAULTS.name;
+    const localNs = known(local.namespace);
+    if (localName === mirrorName && localNs !== undefined && localNs === known(mirror.namespace)) {
+        throw new InvalidInputError("dockerHubMirror.name", `${quote(mirrorName)} is also the local registry's name in the namespace ${quote(localNs)}`, "give the mirror another name");
+    }
+    const port = known(mirror.nodePort);
+    if (port !== undefined && port === known(local.nodePort)) {
+        throw new InvalidInputError("dockerHubMirror.nodePort", `${port} is also the local registry's NodePort`, "give the mirror another NodePort, or none (nodes then reach it at its ClusterIP)");
     }
 }

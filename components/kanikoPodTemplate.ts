@@ -18,6 +18,7 @@ import {
     validateTemplateNames,
 } from "./podTemplate";
 import { isKnownDeep } from "./inputs";
+import { validateRegistryHost } from "./dockerConfig";
 import { containerdHostsToml, containerdHostsTomlPath } from "./localRegistry";
 import { InvalidInputError, quote, validateObjectName, withComponent } from "./validation";
 
@@ -77,6 +78,14 @@ export interface KanikoPodTemplateSettings {
     registry?: pulumi.Input<string>;
     /** The registry speaks plain HTTP: adds `--insecure-registry` and `--skip-tls-verify-registry` for its host only. Default false. */
     insecureRegistry?: pulumi.Input<boolean>;
+    /**
+     * A mirror of Docker Hub (`host[:port]`, e.g. a `DockerHubMirror`'s `host`) Kaniko pulls
+     * `docker.io` base images through (`--registry-mirror`); Kaniko falls back to Docker Hub when the
+     * mirror fails. Kaniko sends only Docker Hub images there.
+     */
+    registryMirror?: pulumi.Input<string>;
+    /** The mirror speaks plain HTTP (a `DockerHubMirror` does): adds `--insecure-registry` and `--skip-tls-verify-registry` for its host only. Default false. */
+    insecureRegistryMirror?: pulumi.Input<boolean>;
     /** Image repository name used in the Jenkinsfile snippet's `--destination`. Default `my-app`. */
     imageName?: pulumi.Input<string>;
     /** Helm release name of the Jenkins chart (its ConfigMap label and service names follow from it). Default `jenkins`. */
@@ -171,6 +180,8 @@ interface Resolved {
     podRetention?: string;
     registry?: string;
     insecureRegistry?: boolean;
+    registryMirror?: string;
+    insecureRegistryMirror?: boolean;
     /** The flags a LocalInsecureRegistry says it needs. */
     registryFlags?: string[];
     imageName?: string;
@@ -274,6 +285,7 @@ export function renderKanikoPodTemplate(r: Resolved): RenderedPodTemplate {
         registryFlags: r.registryFlags,
         baseImageCache: r.baseImageCacheClaimName !== undefined,
         extraFlags: r.extraExecutorFlags ?? [],
+        registryMirror: checkMirror(r),
     });
     const pod = buildKanikoPod({
         jnlpImage: r.jnlpImage ?? DEFAULT_JNLP_IMAGE,
@@ -325,8 +337,20 @@ export function renderKanikoPodTemplate(r: Resolved): RenderedPodTemplate {
     };
 }
 
+/** The Docker Hub mirror's host and transport, checked (undefined without one). */
+function checkMirror(r: Resolved): { host: string; insecure: boolean } | undefined {
+    if (r.registryMirror === undefined) {
+        if (r.insecureRegistryMirror) throw new InvalidInputError("insecureRegistryMirror", "is true but no registryMirror is given", "set registryMirror to the mirror's host:port, or leave insecureRegistryMirror out");
+        return undefined;
+    }
+    if (typeof r.registryMirror !== "string" || /[/@]/.test(r.registryMirror)) {
+        throw new InvalidInputError("registryMirror", `${quote(r.registryMirror)} is not a registry host`, "give the mirror's host and optional port, without scheme or path, e.g. \"docker-hub-mirror.default.svc.cluster.local:5000\"");
+    }
+    return { host: validateRegistryHost("registryMirror", r.registryMirror), insecure: r.insecureRegistryMirror ?? false };
+}
+
 /** Values valid for any template, standing in for arguments not known yet (their own check waits until they resolve). */
-const STAND_INS: Partial<Resolved> = { registry: "registry.invalid" };
+const STAND_INS: Partial<Resolved> = { registry: "registry.invalid", registryMirror: "mirror.invalid" };
 
 /** The arguments with the local registry's address and flags in place of the reference to it. */
 function wiredArgs(args: KanikoPodTemplateArgs): Omit<KanikoPodTemplateArgs, "credentials" | "localRegistry"> & { registryFlags?: pulumi.Input<pulumi.Input<string>[]> } {

@@ -139,6 +139,12 @@ export interface RegistryConfigOptions {
     deleteEnabled: boolean;
     /** Refuse every write (HTTP 405), for maintenance: distribution's `storage.maintenance.readonly`. */
     readOnly?: boolean;
+    /**
+     * Run as a pull-through cache of the registry at this URL (distribution's `proxy.remoteurl`):
+     * pulls fetch what is missing from there and keep it; pushes are refused. The upstream login,
+     * if any, comes from REGISTRY_PROXY_USERNAME and REGISTRY_PROXY_PASSWORD, not from the file.
+     */
+    proxyRemoteUrl?: string;
 }
 
 /**
@@ -159,6 +165,9 @@ export function registryConfigYaml(o: RegistryConfigOptions): string {
     };
     if (o.auth) {
         config.auth = { htpasswd: { realm: o.realm, path: REGISTRY_PATHS.htpasswd } };
+    }
+    if (o.proxyRemoteUrl !== undefined) {
+        config.proxy = { remoteurl: o.proxyRemoteUrl };
     }
     config.health = { storagedriver: { enabled: true, interval: "10s", threshold: 3 } };
     return stringify(config, { lineWidth: 0 });
@@ -368,6 +377,8 @@ export function checksum(text: string): string {
 export interface RegistryPlanInput {
     namespace: string;
     name: string;
+    /** `app.kubernetes.io/name` of its objects: `registry` (when unset), or `registry-mirror`. */
+    appName?: string;
     image: string;
     auth: boolean;
     realm: string;
@@ -397,13 +408,20 @@ export interface RegistryAddresses {
     hostFromOutside?: string;
 }
 
-export const REGISTRY_LABELS = (name: string) => ({
-    "app.kubernetes.io/name": "registry",
+/** The labels of a registry's objects; `appName` is `registry`, or `registry-mirror` for a pull-through cache. */
+export const REGISTRY_LABELS = (name: string, appName: string = "registry") => ({
+    "app.kubernetes.io/name": appName,
     "app.kubernetes.io/instance": name,
     "app.kubernetes.io/part-of": "kaniko-builder",
 });
 
-const SELECTOR = (name: string) => ({ "app.kubernetes.io/name": "registry", "app.kubernetes.io/instance": name });
+const SELECTOR = (name: string, appName: string = "registry") => ({ "app.kubernetes.io/name": appName, "app.kubernetes.io/instance": name });
+
+/** The registry container's command and environment (the in-cluster registry's run.sh by default). */
+export interface RegistryContainer {
+    command: string[];
+    env: Record<string, unknown>[];
+}
 
 /** Addresses of the in-cluster registry. */
 export function clusterRegistryAddresses(p: Pick<RegistryPlanInput, "name" | "namespace" | "nodePort" | "hostFromOutside">): RegistryAddresses {
@@ -465,19 +483,23 @@ const HTTP_SECRET_ENV = (p: RegistryPlanInput) => ({
  * the volume, probes on `GET /` (200 even with auth on). Pod annotations carry checksums of the
  * config and of the auth material, so a change rolls the pod (the registry reads them at start).
  */
-export function registryDeployment(p: RegistryPlanInput, checksums: { config: string; auth: string }): Record<string, any> {
+export function registryDeployment(
+    p: RegistryPlanInput,
+    checksums: { config: string; auth: string },
+    container: RegistryContainer = { command: ["/bin/sh", REGISTRY_PATHS.runScript], env: [HTTP_SECRET_ENV(p)] },
+): Record<string, any> {
     const probe = { httpGet: { path: "/", port: "http" } };
     return {
         apiVersion: "apps/v1",
         kind: "Deployment",
-        metadata: { name: p.name, namespace: p.namespace, labels: REGISTRY_LABELS(p.name) },
+        metadata: { name: p.name, namespace: p.namespace, labels: REGISTRY_LABELS(p.name, p.appName) },
         spec: {
             replicas: 1,
             strategy: { type: "Recreate" },
-            selector: { matchLabels: SELECTOR(p.name) },
+            selector: { matchLabels: SELECTOR(p.name, p.appName) },
             template: {
                 metadata: {
-                    labels: REGISTRY_LABELS(p.name),
+                    labels: REGISTRY_LABELS(p.name, p.appName),
                     annotations: { "kaniko-builder/config-checksum": checksums.config, "kaniko-builder/auth-checksum": checksums.auth },
                 },
                 spec: {
@@ -487,9 +509,9 @@ export function registryDeployment(p: RegistryPlanInput, checksums: { config: st
                         {
                             name: "registry",
                             image: p.image,
-                            command: ["/bin/sh", REGISTRY_PATHS.runScript],
+                            command: container.command,
                             ports: [{ name: "http", containerPort: REGISTRY_PORT, protocol: "TCP" }],
-                            env: [HTTP_SECRET_ENV(p)],
+                            env: container.env,
                             readinessProbe: { ...probe, periodSeconds: 5 },
                             livenessProbe: { ...probe, initialDelaySeconds: 10, periodSeconds: 20 },
                             resources: p.resources,
@@ -511,8 +533,8 @@ export function registryService(p: RegistryPlanInput): Record<string, any> {
     return {
         apiVersion: "v1",
         kind: "Service",
-        metadata: { name: p.name, namespace: p.namespace, labels: REGISTRY_LABELS(p.name) },
-        spec: { type: p.nodePort !== undefined ? "NodePort" : "ClusterIP", selector: SELECTOR(p.name), ports: [port] },
+        metadata: { name: p.name, namespace: p.namespace, labels: REGISTRY_LABELS(p.name, p.appName) },
+        spec: { type: p.nodePort !== undefined ? "NodePort" : "ClusterIP", selector: SELECTOR(p.name, p.appName), ports: [port] },
     };
 }
 
@@ -523,7 +545,7 @@ export function registryPvc(p: RegistryPlanInput): Record<string, any> {
     return {
         apiVersion: "v1",
         kind: "PersistentVolumeClaim",
-        metadata: { name: registryObjectNames(p.name).data, namespace: p.namespace, labels: REGISTRY_LABELS(p.name) },
+        metadata: { name: registryObjectNames(p.name).data, namespace: p.namespace, labels: REGISTRY_LABELS(p.name, p.appName) },
         spec,
     };
 }
@@ -539,7 +561,7 @@ export function registryGcCronJob(p: RegistryPlanInput & { garbageCollectionSche
     return {
         apiVersion: "batch/v1",
         kind: "CronJob",
-        metadata: { name: registryObjectNames(p.name).gc, namespace: p.namespace, labels: REGISTRY_LABELS(p.name) },
+        metadata: { name: registryObjectNames(p.name).gc, namespace: p.namespace, labels: REGISTRY_LABELS(p.name, p.appName) },
         spec: {
             schedule: p.garbageCollectionSchedule,
             concurrencyPolicy: "Forbid",
@@ -557,7 +579,7 @@ export function registryGcCronJob(p: RegistryPlanInput & { garbageCollectionSche
                             affinity: {
                                 podAffinity: {
                                     requiredDuringSchedulingIgnoredDuringExecution: [
-                                        { labelSelector: { matchLabels: SELECTOR(p.name) }, topologyKey: "kubernetes.io/hostname" },
+                                        { labelSelector: { matchLabels: SELECTOR(p.name, p.appName) }, topologyKey: "kubernetes.io/hostname" },
                                     ],
                                 },
                             },
@@ -605,9 +627,9 @@ export function registryNetworkPolicy(p: RegistryPlanInput): Record<string, any>
     return {
         apiVersion: "networking.k8s.io/v1",
         kind: "NetworkPolicy",
-        metadata: { name: p.name, namespace: p.namespace, labels: REGISTRY_LABELS(p.name) },
+        metadata: { name: p.name, namespace: p.namespace, labels: REGISTRY_LABELS(p.name, p.appName) },
         spec: {
-            podSelector: { matchLabels: SELECTOR(p.name) },
+            podSelector: { matchLabels: SELECTOR(p.name, p.appName) },
             policyTypes: ["Ingress"],
             ingress: [{ from, ports: [{ port: REGISTRY_PORT, protocol: "TCP" }] }],
         },

@@ -140,6 +140,8 @@ export function deriveExecutorFlags(options: {
     registryFlags?: string[];
     baseImageCache: boolean;
     extraFlags: string[];
+    /** A Docker Hub mirror (`--registry-mirror`), and whether it speaks plain HTTP. */
+    registryMirror?: { host: string; insecure: boolean };
 }): string[] {
     const flags: string[] = [];
     if (options.registryFlags !== undefined) {
@@ -157,6 +159,11 @@ export function deriveExecutorFlags(options: {
             throw new InvalidInputError("insecureRegistry", "is true but no registry is given", "set registry to the plain-HTTP registry's host:port");
         }
         flags.push(...insecureRegistryFlags(options.registry.host));
+    }
+    if (options.registryMirror !== undefined) {
+        const { host, insecure } = options.registryMirror;
+        flags.push(`--registry-mirror=${host}`);
+        if (insecure && !flags.includes(insecureRegistryFlags(host)[0])) flags.push(...insecureRegistryFlags(host));
     }
     // No layer cache on Docker Hub by default: `<registry>/cache` would be a new repository with the
     // account's default visibility, usually public, publishing every build's layers.
@@ -191,7 +198,7 @@ export function deriveExecutorFlags(options: {
             throw new InvalidInputError(
                 field,
                 `${quote(flag)} ${derived === flag ? "repeats" : "conflicts with"} the derived flag ${quote(derived)}`,
-                "remove it: the flag follows from registry, insecureRegistry, localRegistry and baseImageCacheClaimName",
+                "remove it: the flag follows from registry, insecureRegistry, localRegistry, registryMirror and baseImageCacheClaimName",
             );
         }
         if (seen.has(flag)) {

@@ -56,16 +56,32 @@ export interface RegistryProcess {
  * Starts `docker-registry serve <configFile>` (the config must listen on 127.0.0.1:<port>) and waits
  * until `GET /` answers 200, which it does with auth on, as the component's probes expect.
  */
-export async function serveRegistry(o: { configFile: string; port: number; logFile: string; env?: Record<string, string> }): Promise<RegistryProcess> {
+export async function serveRegistry(o: {
+    configFile: string;
+    port: number;
+    logFile: string;
+    env?: Record<string, string>;
+    /** Run this instead of `docker-registry serve <configFile>` (e.g. a container's script); it and its children get the signals. */
+    command?: string[];
+}): Promise<RegistryProcess> {
     const out = fs.openSync(o.logFile, "a");
-    const child: ChildProcess = spawn("docker-registry", ["serve", o.configFile], { stdio: ["ignore", out, out], env: { ...process.env, ...o.env } });
+    const [command, ...args] = o.command ?? ["docker-registry", "serve", o.configFile];
+    // Its own process group, so that a signal reaches a script's registry too.
+    const child: ChildProcess = spawn(command, args, { stdio: ["ignore", out, out], env: { ...process.env, ...o.env }, detached: true });
+    const signal = (s: NodeJS.Signals) => {
+        try {
+            process.kill(-child.pid!, s);
+        } catch {
+            child.kill(s);
+        }
+    };
     fs.closeSync(out);
     const log = () => fs.readFileSync(o.logFile, "utf8");
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
     const deadline = Date.now() + 20_000;
     while ((await httpStatus(`http://127.0.0.1:${o.port}/`)) !== 200) {
         if (child.exitCode !== null || Date.now() > deadline) {
-            child.kill("SIGKILL");
+            signal("SIGKILL");
             throw new Error(`docker-registry did not start on 127.0.0.1:${o.port}:\n${log()}`);
         }
         await new Promise((r) => setTimeout(r, 100));
@@ -73,15 +89,21 @@ export async function serveRegistry(o: { configFile: string; port: number; logFi
     return {
         host: `127.0.0.1:${o.port}`,
         log,
-        async kill(signal: NodeJS.Signals = "SIGTERM") {
+        async kill(sig: NodeJS.Signals = "SIGTERM") {
             if (child.exitCode !== null || child.signalCode !== null) return;
-            child.kill(signal);
+            signal(sig);
             let timer: NodeJS.Timeout | undefined;
             await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
             clearTimeout(timer);
             if (child.exitCode === null && child.signalCode === null) {
-                child.kill("SIGKILL");
+                signal("SIGKILL");
                 await exited;
+            }
+            // A script's registry may outlive the script: end the whole group.
+            try {
+                process.kill(-child.pid!, "SIGKILL");
+            } catch {
+                // already gone
             }
         },
     };

@@ -1,0 +1,174 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { isKnown, isKnownDeep } from "../inputs";
+import { ContainerResources } from "../podTemplate";
+import { withComponent } from "../validation";
+import {
+    MIRROR_DEFAULTS,
+    MirrorPlan,
+    MirrorPlanInput,
+    UpstreamLogin,
+    mirrorDeployment,
+    mirrorHostsToml,
+    mirrorNodeAddress,
+    mirrorUpstreamSecret,
+    planDockerHubMirror,
+    upstreamLoginChecksum,
+    validateUpstreamLogin,
+} from "./plan";
+
+const COMPONENT = "DockerHubMirror";
+
+/** The arguments of `DockerHubMirror`. Every one is optional. */
+export interface DockerHubMirrorArgs {
+    /** Namespace of the mirror. Default `default`. */
+    namespace?: pulumi.Input<string>;
+    /** Name of its Service and Deployment: the mirror's host is `<name>.<namespace>.svc.cluster.local:5000`. Default `docker-hub-mirror`. */
+    name?: pulumi.Input<string>;
+    /** The registry image. Default `docker.io/library/registry:2.8.3`, the local registry's. */
+    image?: pulumi.Input<string>;
+    /**
+     * The registry the mirror fetches from. Default `https://registry-1.docker.io` (Docker Hub); any
+     * registry that serves Docker Hub's images under the same names (a company-wide mirror) works too.
+     */
+    remoteUrl?: pulumi.Input<string>;
+    /**
+     * A user at the upstream registry, so that the mirror's pulls count against an account's rate
+     * limit instead of the cluster's anonymous one. With `upstreamPassword`. The mirror serves
+     * whatever that account can read to every pod that reaches it: use an account for public images,
+     * or restrict the mirror with `networkPolicy`.
+     */
+    upstreamUsername?: pulumi.Input<string>;
+    /** The upstream user's password or access token (a Pulumi secret); kept in a Secret, read by the registry from its environment. */
+    upstreamPassword?: pulumi.Input<string>;
+    /** Keep the cache on a PersistentVolumeClaim (default true); false uses an emptyDir, emptied with the pod. Must be known when the program runs. */
+    persistence?: boolean;
+    /** Size of the cache volume. Default `20Gi`. Cached content expires after a week (distribution's proxy TTL). */
+    storageSize?: pulumi.Input<string>;
+    /** StorageClass of the volume. Default: the cluster's default class. */
+    storageClassName?: pulumi.Input<string>;
+    /**
+     * A NodePort (30000-32767) nodes reach the mirror at (`localhost:<nodePort>` in the
+     * `containerdHostsToml`). Without one, nodes reach it at its Service's ClusterIP, and no port is
+     * opened on the nodes' addresses.
+     */
+    nodePort?: pulumi.Input<number>;
+    /** Requests and limits of the registry container. Default requests 100m / 128Mi, limits 1 CPU / 512Mi. */
+    resources?: pulumi.Input<ContainerResources>;
+    /** Add a NetworkPolicy that admits only `allowedNamespaces` and `nodeCidrs`. Default false. Must be known when the program runs. */
+    networkPolicy?: boolean;
+    /** With `networkPolicy`: the namespaces whose pods (Kaniko) may pull through the mirror. Default: the mirror's namespace. */
+    allowedNamespaces?: pulumi.Input<pulumi.Input<string>[]>;
+    /** With `networkPolicy`: the nodes' address ranges, for nodes' pulls that arrive from another node. */
+    nodeCidrs?: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+/** The arguments with defaults, as the plan takes them. */
+function planInput(args: DockerHubMirrorArgs, values: Record<string, any>): MirrorPlanInput {
+    return {
+        namespace: values.namespace ?? MIRROR_DEFAULTS.namespace,
+        name: values.name ?? MIRROR_DEFAULTS.name,
+        image: values.image ?? MIRROR_DEFAULTS.image,
+        remoteUrl: values.remoteUrl ?? MIRROR_DEFAULTS.remoteUrl,
+        upstreamLogin: args.upstreamUsername !== undefined || args.upstreamPassword !== undefined,
+        persistence: args.persistence ?? MIRROR_DEFAULTS.persistence,
+        storageSize: values.storageSize ?? MIRROR_DEFAULTS.storageSize,
+        storageClassName: values.storageClassName,
+        nodePort: values.nodePort,
+        resources: values.resources ?? MIRROR_DEFAULTS.resources,
+        networkPolicy: args.networkPolicy ?? MIRROR_DEFAULTS.networkPolicy,
+        allowedNamespaces: values.allowedNamespaces,
+        nodeCidrs: values.nodeCidrs,
+    };
+}
+
+/** The arguments that are values (the login is read apart: it is secret). */
+function valueArgs(args: DockerHubMirrorArgs): Record<string, unknown> {
+    const { upstreamUsername: _u, upstreamPassword: _p, persistence: _persistence, networkPolicy: _np, ...values } = args;
+    return values;
+}
+
+/**
+ * Checks what is known of the arguments now, as the constructor does before it registers anything
+ * (and as `KanikoBuilder` does before it registers itself): the same plan, with the defaults in
+ * place of what is not known yet; the rest is checked when it resolves.
+ */
+export function precheckDockerHubMirror(name: string, args: DockerHubMirrorArgs): void {
+    withComponent(COMPONENT, name, () => {
+        const known = Object.fromEntries(Object.entries(valueArgs(args)).filter(([, v]) => isKnownDeep(v)));
+        planDockerHubMirror(planInput(args, known));
+        const standIn = (v: unknown) => (isKnown(v) ? v : "stand-in");
+        validateUpstreamLogin(standIn(args.upstreamUsername), standIn(args.upstreamPassword), true);
+    });
+}
+
+/**
+ * A pull-through cache of Docker Hub inside the cluster (the CNCF distribution registry with
+ * `proxy.remoteurl`), so that builds stop spending Docker Hub's pull rate limit on every base image:
+ * the first pull of an image fetches it, later pulls are served from the mirror's volume, also when
+ * Docker Hub does not answer. Pushes to it are refused (a pull-through cache is read-only).
+ *
+ * Kaniko uses it through `executorFlags` (`--registry-mirror`; pass `host` as `KanikoPodTemplate`'s
+ * `registryMirror`), nodes through `containerdHostsToml` written to `containerdHostsTomlPath`
+ * (`/etc/containerd/certs.d/docker.io/hosts.toml`). It has no login of its own: keep it to the build
+ * namespaces with `networkPolicy`.
+ *
+ * Objects: ConfigMap (config.yml), Secret (the upstream login, when given), PersistentVolumeClaim,
+ * Deployment, Service, and optionally a NetworkPolicy.
+ */
+export class DockerHubMirror extends pulumi.ComponentResource {
+    /** The address pods pull through, e.g. `docker-hub-mirror.default.svc.cluster.local:5000` (Kaniko's `--registry-mirror`). */
+    public readonly host: pulumi.Output<string>;
+    /** Kaniko's flags for the mirror: `--registry-mirror=<host>` and plain HTTP for that host only. */
+    public readonly executorFlags: pulumi.Output<string[]>;
+    /** The registry's config.yml. */
+    public readonly configYaml: pulumi.Output<string>;
+    /** containerd's hosts.toml that sends nodes' `docker.io` pulls through the mirror. */
+    public readonly containerdHostsToml: pulumi.Output<string>;
+    /** Where that file goes on each node: `/etc/containerd/certs.d/docker.io/hosts.toml`. */
+    public readonly containerdHostsTomlPath: pulumi.Output<string>;
+
+    constructor(name: string, args: DockerHubMirrorArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+        precheckDockerHubMirror(name, args);
+        super(`kaniko-builder:index:${COMPONENT}`, name, {}, opts);
+        const parent = { parent: this };
+        const check = <T>(fn: () => T) => withComponent(COMPONENT, name, fn);
+
+        const plan: pulumi.Output<MirrorPlan> = pulumi.output(valueArgs(args) as Record<string, any>).apply((v) => check(() => planDockerHubMirror(planInput(args, v))));
+        const login: pulumi.Output<UpstreamLogin | undefined> = pulumi
+            .all([args.upstreamUsername, args.upstreamPassword])
+            .apply(([u, p]) => check(() => validateUpstreamLogin(u, p)));
+        const wrap = <T>(object: pulumi.Output<Record<string, any>>, create: (inputs: any) => T): T => create({ metadata: object.metadata, spec: object.spec });
+
+        const dependsOn: pulumi.Resource[] = [];
+        dependsOn.push(new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: plan.objects.configMap.metadata, data: plan.objects.configMap.data }, parent));
+        if (planInput(args, {}).upstreamLogin) {
+            const secret = pulumi.secret(pulumi.all([plan, login]).apply(([p, l]) => mirrorUpstreamSecret(p, l!)));
+            dependsOn.push(new k8s.core.v1.Secret(`${name}-upstream`, { metadata: pulumi.unsecret(secret.metadata), type: "Opaque", data: secret.data }, parent));
+        }
+        if (args.persistence ?? MIRROR_DEFAULTS.persistence) {
+            dependsOn.push(wrap(plan.apply((p) => p.objects.persistentVolumeClaim!), (i) => new k8s.core.v1.PersistentVolumeClaim(`${name}-data`, i, parent)));
+        }
+        // Rolls the pod when the login changes (it is read at start); plain text, bcrypt-based.
+        const loginChecksum = pulumi.unsecret(pulumi.all([plan, login]).apply(([p, l]) => upstreamLoginChecksum(p, l)));
+        const deployment = pulumi.all([plan, loginChecksum]).apply(([p, sum]) => mirrorDeployment(p, sum));
+        wrap(deployment, (i) => new k8s.apps.v1.Deployment(name, i, { parent: this, dependsOn }));
+        const service = wrap(plan.objects.service, (i) => new k8s.core.v1.Service(name, i, parent));
+        if (args.networkPolicy) {
+            wrap(plan.apply((p) => p.objects.networkPolicy!), (i) => new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, i, parent));
+        }
+
+        this.host = plan.host;
+        this.executorFlags = plan.executorFlags;
+        this.configYaml = plan.configYaml;
+        this.containerdHostsTomlPath = plan.containerdHostsTomlPath;
+        this.containerdHostsToml = pulumi.all([plan, service.spec.clusterIP]).apply(([p, ip]) => mirrorHostsToml(mirrorNodeAddress(p, ip)));
+        this.registerOutputs({
+            host: this.host,
+            executorFlags: this.executorFlags,
+            configYaml: this.configYaml,
+            containerdHostsToml: this.containerdHostsToml,
+            containerdHostsTomlPath: this.containerdHostsTomlPath,
+        });
+    }
+}
