@@ -207,8 +207,10 @@ function checkMirrorBesideRegistry(local: LocalInsecureRegistryArgs, mirror: Doc
     if ((local.mode ?? "cluster") !== "cluster") return;
     const localName = known(local.name) ?? "registry";
     const mirrorName = known(mirror.name) ?? MIRROR_DEFAULTS.name;
-    const localNs = known(local.namespace);
-    if (localName === mirrorName && localNs !== undefined && localNs === known(mirror.namespace)) {
+    // Both default to the builder's namespace, else `default`: unknown ones are not compared.
+    const localNs = local.namespace === undefined ? "default" : known(local.namespace);
+    const mirrorNs = mirror.namespace === undefined ? "default" : known(mirror.namespace);
+    if (localName === mirrorName && localNs !== undefined && localNs === mirrorNs) {
         throw new InvalidInputError("dockerHubMirror.name", `${quote(mirrorName)} is also the local registry's name in the namespace ${quote(localNs)}`, "give the mirror another name");
     }
     const port = known(mirror.nodePort);

@@ -24,6 +24,7 @@ afterAll(() => process.stderr.write(`bad configs refused: ${counts.refused}, nam
 const SECRET = "s3cret-value-never-printed";
 const LOGIN = { registryUsername: "bot", registryPassword: SECRET };
 const LOCAL = { localRegistry: "cluster" };
+const MIRROR = { ...LOGIN, dockerHubMirror: "true" };
 
 /** [key, bad value, the rest of the config]: the config the stack runs with is the rest plus key=value. */
 const CASES: [string, string, Record<string, string>][] = [
@@ -66,6 +67,17 @@ const CASES: [string, string, Record<string, string>][] = [
     ["containerCap", "ten", LOGIN],
     ["localRegistryStorageClass", "Fast_SSD", LOCAL],
     ["localRegistryNetworkPolicy", "yes", LOCAL],
+    ["dockerHubMirror", "maybe", LOGIN],
+    ["dockerHubMirrorRemoteUrl", "registry-1.docker.io", MIRROR],
+    ["dockerHubMirrorRemoteUrl", "https://mirror.example.com", LOGIN],
+    ["dockerHubMirrorUsername", "hub:bot", { ...MIRROR, dockerHubMirrorPassword: SECRET }],
+    ["dockerHubMirrorUsername", "hub-bot", LOGIN],
+    ["dockerHubMirrorPassword", "", { ...MIRROR, dockerHubMirrorUsername: "hub-bot" }],
+    ["dockerHubMirrorNodePort", "80", MIRROR],
+    ["dockerHubMirrorNodePort", "30500", { ...MIRROR, ...LOCAL, localRegistryNodePort: "30500" }],
+    ["dockerHubMirrorStorageSize", "twenty gigabytes", MIRROR],
+    ["dockerHubMirrorStorageClass", "Fast_SSD", MIRROR],
+    ["dockerHubMirrorNetworkPolicy", "yes", MIRROR],
     ["dockerConfigJson", "not json", {}],
     ["dockerConfigJson", JSON.stringify({ credsStore: "desktop", auths: { "https://index.docker.io/v1/": {} } }), {}],
     ["credHelpers", JSON.stringify({ "https://ghcr.io/x": "ecr-login" }), {}],

@@ -21,7 +21,7 @@ const EXPECTED: Record<string, { inputs: string[]; outputs: string[] }> = {
             "kanikoImage", "jnlpResources", "kanikoResources", "nodeSelector", "tolerations", "serviceAccountName", "imagePullSecrets", "env",
             "extraExecutorFlags", "baseImageCacheClaimName", "idleMinutes", "podRetention", "registry", "insecureRegistry", "imageName",
             "jenkinsReleaseName", "jenkinsNamespace", "cloudName", "jenkinsUrl", "jenkinsTunnel", "configMapName",
-            "jenkinsNameOverride", "jenkinsFullnameOverride", "jenkinsServiceAccountName", "agentRbac", "containerCap",
+            "jenkinsNameOverride", "jenkinsFullnameOverride", "jenkinsServiceAccountName", "agentRbac", "containerCap", "registryMirror", "insecureRegistryMirror",
         ],
         outputs: [
             "podYaml", "jcascYaml", "executorFlags", "jenkinsfileSnippet", "label", "templateName", "cloudName", "namespace", "configMapName", "configMapNamespace", "configMap",
@@ -37,11 +37,19 @@ const EXPECTED: Record<string, { inputs: string[]; outputs: string[] }> = {
         outputs: ["pushHost", "pullHost", "hostFromOutside", "executorFlags", "logins", "configYaml", "containerdHostsTomlPath", "containerdHostsToml", "localRegistryHosting"],
     },
     KanikoBuilder: {
-        inputs: ["namespace", "registries", "dockerConfigJson", "credHelpers", "secretName", "secretType", "localRegistry", "podTemplate"],
+        inputs: ["namespace", "registries", "dockerConfigJson", "credHelpers", "secretName", "secretType", "localRegistry", "dockerHubMirror", "podTemplate"],
         outputs: [
             "secretName", "dataKey", "namespace", "podTemplateLabel", "podTemplateConfigMap", "executorFlags", "jenkinsfileSnippet", "podYaml",
             "pushHost", "pullHost", "dockerConfigJson", "containerdHostsToml", "containerdHostsTomlPath", "dockerDaemonJson", "podTemplateSidecarLabel",
+            "dockerHubMirrorHost", "dockerHubMirrorContainerdHostsToml", "dockerHubMirrorContainerdHostsTomlPath",
         ],
+    },
+    DockerHubMirror: {
+        inputs: [
+            "namespace", "name", "image", "remoteUrl", "upstreamUsername", "upstreamPassword", "persistence", "storageSize", "storageClassName",
+            "nodePort", "resources", "networkPolicy", "allowedNamespaces", "nodeCidrs",
+        ],
+        outputs: ["host", "executorFlags", "configYaml", "containerdHostsToml", "containerdHostsTomlPath"],
     },
 };
 

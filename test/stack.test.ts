@@ -2,7 +2,7 @@
 import * as bcrypt from "bcryptjs";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { SECRET_SIG, recordResources, runStackWithConfig as runStack, settle, stackReferences, unwrapSecrets, valueOf } from "./helpers/pulumiMocks";
+import { SECRET_SIG, isWireSecret, recordResources, runStackWithConfig as runStack, settle, stackReferences, unwrapSecrets, valueOf } from "./helpers/pulumiMocks";
 
 // Each isolated load of the SDK adds an exit listener.
 process.setMaxListeners(50);
@@ -185,6 +185,20 @@ describe("examples/cluster-init (what a platform team copies)", () => {
         expect(await pulumi.isSecret(stack.dockerConfigJson)).toBe(true);
         expect(Object.keys(JSON.parse(await valueOf(stack.dockerConfigJson)).auths)).toEqual(["https://index.docker.io/v1/", "localhost:30500", "registry.jenkins.svc.cluster.local:5000"]);
         expect(mocks.ofType("kubernetes:batch/v1:CronJob")).toHaveLength(1);
+        // The Docker Hub mirror pulls as the Docker Hub login, kept to the jenkins namespace.
+        expect(await valueOf(stack.jenkinsfileSnippet)).toContain("--registry-mirror=docker-hub-mirror.jenkins.svc.cluster.local:5000");
+        const upstream = unwrapSecrets(mocks.ofType("kubernetes:core/v1:Secret").find((s) => s.name.endsWith("-upstream"))!.inputs);
+        expect(Buffer.from(upstream.data.username, "base64").toString()).toBe("me");
+        expect(Buffer.from(upstream.data.password, "base64").toString()).toBe("tok");
+        expect(mocks.ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy").map((p) => p.inputs.metadata.name)).toEqual(["docker-hub-mirror"]);
+        expect(await valueOf(stack.dockerHubMirrorContainerdHostsToml)).toContain('[host."http://10.96.0.50:5000"]');
+    });
+
+    test("without a Docker Hub login the mirror pulls anonymously (no upstream Secret)", async () => {
+        const stack = runStack({ localRegistryPassword: "pw" }, ["localRegistryPassword"], "examples/cluster-init/index");
+        await settle(stack.jenkinsfileSnippet, stack.dockerHubMirrorContainerdHostsToml);
+        expect(mocks.ofType("kubernetes:core/v1:Secret").map((s) => s.name).filter((n) => n.endsWith("-upstream"))).toEqual([]);
+        expect(await valueOf(stack.jenkinsfileSnippet)).toContain("--registry-mirror=");
     });
 });
 
@@ -250,4 +264,43 @@ test("every setting a team sets reaches the objects: agent pods, executor flags,
     expect(mocks.ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy")).toHaveLength(1);
     const maintain = unwrapSecrets(mocks.ofType("kubernetes:core/v1:ConfigMap").find((r) => r.name === "kaniko-builder-local-registry-config")!.inputs).data["maintain.sh"];
     expect(maintain).toContain("keep=5\nttl=172800\n");
+});
+
+test("the Docker Hub mirror from config: one line turns it on; its keys reach the mirror's objects and outputs", async () => {
+    const stack = runStack(
+        {
+            registryUsername: "bot",
+            registryPassword: "pw",
+            namespace: "builds",
+            dockerHubMirror: "true",
+            dockerHubMirrorRemoteUrl: "https://hub-mirror.example.com",
+            dockerHubMirrorUsername: "hub-bot",
+            dockerHubMirrorPassword: "hub-token",
+            dockerHubMirrorNodePort: "30501",
+            dockerHubMirrorStorageSize: "50Gi",
+            dockerHubMirrorStorageClass: "fast",
+            dockerHubMirrorNetworkPolicy: "true",
+        },
+        ["registryPassword", "dockerHubMirrorPassword"],
+    );
+    await settle(stack.executorFlags, stack.dockerHubMirrorHost, stack.dockerHubMirrorContainerdHostsToml, stack.dockerHubMirrorContainerdHostsTomlPath);
+    expect(await valueOf(stack.dockerHubMirrorHost)).toBe("docker-hub-mirror.builds.svc.cluster.local:5000");
+    expect(await valueOf(stack.executorFlags)).toEqual(expect.arrayContaining(["--registry-mirror=docker-hub-mirror.builds.svc.cluster.local:5000"]));
+    expect(await valueOf(stack.dockerHubMirrorContainerdHostsToml)).toContain('[host."http://localhost:30501"]');
+    expect(await valueOf(stack.dockerHubMirrorContainerdHostsTomlPath)).toBe("/etc/containerd/certs.d/docker.io/hosts.toml");
+    const config = unwrapSecrets(mocks.ofType("kubernetes:core/v1:ConfigMap").find((r) => r.name === "kaniko-builder-docker-hub-mirror-config")!.inputs);
+    expect(parse(config.data["config.yml"]).proxy).toEqual({ remoteurl: "https://hub-mirror.example.com" });
+    const upstream = mocks.ofType("kubernetes:core/v1:Secret").find((r) => r.name === "kaniko-builder-docker-hub-mirror-upstream")!;
+    expect(isWireSecret(upstream.inputs.data)).toBe(true);
+    expect(Buffer.from(unwrapSecrets(upstream.inputs).data.password, "base64").toString()).toBe("hub-token");
+    expect(unwrapSecrets(mocks.ofType("kubernetes:core/v1:PersistentVolumeClaim")[0].inputs).spec).toMatchObject({ storageClassName: "fast", resources: { requests: { storage: "50Gi" } } });
+    expect(unwrapSecrets(mocks.ofType("kubernetes:core/v1:Service")[0].inputs).spec.ports[0].nodePort).toBe(30501);
+    expect(mocks.ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy").map((p) => p.name)).toEqual(["kaniko-builder-docker-hub-mirror-network-policy"]);
+});
+
+test("without dockerHubMirror there is no mirror and its outputs are undefined", async () => {
+    const stack = runStack({ registryUsername: "bot", registryPassword: "pw" }, ["registryPassword"]);
+    await settle(stack.executorFlags);
+    expect(mocks.resources.filter((r) => r.type === "kaniko-builder:index:DockerHubMirror")).toEqual([]);
+    expect(await valueOf(stack.dockerHubMirrorHost)).toBeUndefined();
 });

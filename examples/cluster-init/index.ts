@@ -1,5 +1,7 @@
 /**
- * What a platform team copies for cluster init: Kaniko builds for Jenkins with an in-cluster registry.
+ * What a platform team copies for cluster init: Kaniko builds for Jenkins with an in-cluster registry
+ * and a pull-through cache of Docker Hub (base images are fetched from Docker Hub once, then served
+ * from the cluster; with a Docker Hub login, the cache pulls as that account).
  *
  *   pulumi config set --secret localRegistryPassword "$(openssl rand -base64 24)"
  *   pulumi config set dockerHubUser my-user && pulumi config set --secret dockerHubToken   # optional
@@ -14,7 +16,8 @@ const config = new pulumi.Config();
 const namespace = config.get("jenkinsNamespace") || "jenkins";
 const dockerHubUser = config.get("dockerHubUser");
 
-const registries: RegistryLogin[] = dockerHubUser ? [{ server: "docker.io", username: dockerHubUser, password: config.requireSecret("dockerHubToken") }] : [];
+const dockerHubToken = dockerHubUser ? config.requireSecret("dockerHubToken") : undefined;
+const registries: RegistryLogin[] = dockerHubUser ? [{ server: "docker.io", username: dockerHubUser, password: dockerHubToken! }] : [];
 
 const kaniko = new KanikoBuilder("kaniko", {
     namespace,
@@ -25,6 +28,7 @@ const kaniko = new KanikoBuilder("kaniko", {
         storageSize: "20Gi",
         garbageCollectionSchedule: "0 3 * * 0",
     },
+    dockerHubMirror: { upstreamUsername: dockerHubUser, upstreamPassword: dockerHubToken, networkPolicy: true },
     podTemplate: { jenkinsReleaseName: "jenkins" },
 });
 
@@ -36,3 +40,5 @@ export const jenkinsfileSnippet = kaniko.jenkinsfileSnippet;
 /** For team stacks: the whole config.json, as a secret, to give each team namespace its own copy. */
 export const dockerConfigJson = kaniko.dockerConfigJson;
 export const containerdHostsToml = kaniko.containerdHostsToml;
+/** Write to /etc/containerd/certs.d/docker.io/hosts.toml on each node: kubelet's docker.io pulls then go through the mirror too. */
+export const dockerHubMirrorContainerdHostsToml = kaniko.dockerHubMirrorContainerdHostsToml;

@@ -35,7 +35,7 @@ const CASES: Case[] = [
         }),
     },
     {
-        title: "a Docker Hub login and the in-cluster registry, Jenkins in its own namespace",
+        title: "a Docker Hub login, the in-cluster registry and a Docker Hub mirror with an upstream login, Jenkins in its own namespace",
         config: (agents, jenkins) => ({
             namespace: agents,
             jenkinsNamespace: jenkins,
@@ -46,6 +46,11 @@ const CASES: Case[] = [
             localRegistryPassword: "local-pw-fake",
             localRegistryNodePort: "30512",
             localRegistryStorageSize: "1Gi",
+            dockerHubMirror: "true",
+            dockerHubMirrorUsername: "hub-mirror-bot",
+            dockerHubMirrorPassword: "hub-mirror-token-fake",
+            dockerHubMirrorStorageSize: "1Gi",
+            dockerHubMirrorNetworkPolicy: "true",
         }),
         logins: (agents) => ({
             [DOCKER_HUB]: "hub-user:hub-token-fake",
@@ -126,6 +131,13 @@ describe.each(CASES)("$title", (c) => {
         kubectlOk(["apply", "--server-side", "-f", path.join(r.dir, "all.yaml")]);
         expectNoDiff({ file: path.join(r.dir, "all.yaml") });
         expect(storedLogins(agents, config().secretType ?? "kubernetes.io/dockerconfigjson")).toEqual(c.logins(agents));
+        const mirrorLogin = config().dockerHubMirrorPassword;
+        if (mirrorLogin !== undefined) {
+            // The mirror's upstream login, as the registry container reads it (REGISTRY_PROXY_USERNAME/PASSWORD).
+            const stored = JSON.parse(kubectlOk(["-n", agents, "get", "secret", "docker-hub-mirror-upstream", "-o", "json"])).data;
+            const decoded = Object.fromEntries(Object.entries<string>(stored).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+            expect(decoded).toEqual({ username: config().dockerHubMirrorUsername, password: mirrorLogin });
+        }
     });
 
     test("the resources recorded under mocks (what pulumi up sends) equal what the cluster holds, and apply unchanged", async () => {

@@ -11,7 +11,7 @@ import { asJenkinsStartsIt, createNamespace, jcascPods, kubectl, kubectlOk, ownN
 
 const work = tempDir("kb-cluster-psa-");
 const [agents, restricted] = ownNamespaces("psa-agents", "psa-restricted");
-const CONFIG = () => ({ namespace: agents, jenkinsNamespace: agents, localRegistry: "cluster", localRegistryPassword: "pw-fake", localRegistryNodePort: "30541" });
+const CONFIG = () => ({ namespace: agents, jenkinsNamespace: agents, localRegistry: "cluster", localRegistryPassword: "pw-fake", localRegistryNodePort: "30541", dockerHubMirror: "true" });
 
 /** Creates the pod in a server-side dry run: admission runs, nothing is stored. */
 const dryRunPod = (namespace: string, pod: object) => kubectl(["-n", namespace, "create", "--dry-run=server", "-f", "-"], JSON.stringify(pod));
@@ -52,12 +52,16 @@ test("a privileged variant of the agent pod is refused by baseline", () => {
     expect(r.stderr).toMatch(/violates PodSecurity "baseline:latest": privileged \(container "kaniko" must not set securityContext.privileged=true\)/);
 });
 
-test("the registry's pod meets restricted: admitted where restricted is enforced (where the agent pod is not)", () => {
-    const deployment = yamlObjects(fs.readFileSync(path.join(rendered.dir, "all.yaml"), "utf8")).find((o) => o.kind === "Deployment")!;
-    const pod = { apiVersion: "v1", kind: "Pod", metadata: { ...deployment.spec.template.metadata, name: "registry" }, spec: deployment.spec.template.spec };
-    const admitted = dryRunPod(restricted, pod);
-    expect(admitted.stderr).toBe("");
-    expect(admitted.stdout).toContain("pod/registry created (server dry run)");
+test("the registry's and the Docker Hub mirror's pods meet restricted: admitted where restricted is enforced (where the agent pod is not)", () => {
+    const deployments = yamlObjects(fs.readFileSync(path.join(rendered.dir, "all.yaml"), "utf8")).filter((o) => o.kind === "Deployment");
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual(["docker-hub-mirror", "registry"]);
+    for (const deployment of deployments) {
+        const name = deployment.metadata.name;
+        const pod = { apiVersion: "v1", kind: "Pod", metadata: { ...deployment.spec.template.metadata, name }, spec: deployment.spec.template.spec };
+        const admitted = dryRunPod(restricted, pod);
+        expect(admitted.stderr).toBe("");
+        expect(admitted.stdout).toContain(`pod/${name} created (server dry run)`);
+    }
     const agent = dryRunPod(restricted, asJenkinsStartsIt(jcascPods(rendered.dir)[0].pod, "agent-in-restricted"));
     expect(agent.status).not.toBe(0);
     expect(agent.stderr).toMatch(/violates PodSecurity "restricted:latest"/);
