@@ -14,7 +14,8 @@ import { DockerHubMirror } from "../../components";
 import { OciImage, writeOciImage } from "../helpers/ociImage";
 import { recordResources, settle, unwrapSecrets } from "../helpers/pulumiMocks";
 import { RegistryProcess, freePort, serveRegistry } from "../helpers/registryServer";
-import { TOOLS, describeWithTools, run } from "../helpers/tools";
+import { TokenServer, startTokenServer } from "../helpers/tokenAuth";
+import { TOOLS, describeWithTools, run, runAsync } from "../helpers/tools";
 
 const UPSTREAM_LOGIN = { username: "hub-user", password: "hub-access-token-e2e" };
 const mocks = recordResources();
@@ -193,5 +194,63 @@ describeWithTools("DockerHubMirror's generated files run a pull-through cache of
         }
         expect(r.stderr).toBe("");
         expect(r.status).toBe(0);
+    });
+});
+
+describeWithTools("the upstream login reaches an upstream that authenticates as Docker Hub does (token auth)", [TOOLS.registry, TOOLS.skopeo, TOOLS.openssl], () => {
+    let tokens: TokenServer;
+    let upstream: RegistryProcess;
+    let work: string;
+    const mirrors: RegistryProcess[] = [];
+
+    // skopeo runs asynchronously here: the token server answers from this process's event loop.
+    /** A mirror from the generated config.yml, with or without the environment the Deployment gives. */
+    async function mirror(env: Record<string, string>): Promise<RegistryProcess> {
+        const generated = await generate(`http://${upstream.host}`);
+        const port = await freePort();
+        const config = parse(generated.files["config.yml"]);
+        config.http.addr = `127.0.0.1:${port}`;
+        config.storage.filesystem.rootdirectory = path.join(work, `mirror-${port}`);
+        const file = path.join(work, `mirror-${port}.yml`);
+        fs.writeFileSync(file, stringify(config));
+        const m = await serveRegistry({ configFile: file, port, logFile: path.join(work, `mirror-${port}.log`), env });
+        mirrors.push(m);
+        return m;
+    }
+
+    beforeAll(async () => {
+        work = fs.mkdtempSync(path.join(os.tmpdir(), "kaniko-builder-mirror-token-"));
+        tokens = await startTokenServer(work, UPSTREAM_LOGIN);
+        const port = await freePort();
+        const config = { version: 0.1, log: { level: "warn" }, storage: { filesystem: { rootdirectory: path.join(work, "upstream-data") } }, http: { addr: `127.0.0.1:${port}` }, auth: tokens.registryAuth() };
+        fs.writeFileSync(path.join(work, "upstream.yml"), stringify(config));
+        upstream = await serveRegistry({ configFile: path.join(work, "upstream.yml"), port, logFile: path.join(work, "upstream.log") });
+        const image = writeOciImage(path.join(work, "image"), "1.0", "a private image\n");
+        const pushed = await runAsync("skopeo", ["--insecure-policy", "copy", "--dest-tls-verify=false", "--dest-creds", `${UPSTREAM_LOGIN.username}:${UPSTREAM_LOGIN.password}`, `oci:${image.dir}:${image.tag}`, `docker://${upstream.host}/library/private:1`]);
+        if (pushed.status !== 0) throw new Error(`push to the token-auth upstream: ${pushed.stderr}\n${upstream.log()}`);
+    });
+    afterAll(async () => {
+        for (const m of mirrors) await m.kill();
+        await upstream?.kill();
+        await tokens?.stop();
+        if (work) fs.rmSync(work, { recursive: true, force: true });
+    });
+
+    test("with the login from the component's Secret, the mirror gets a token as that user and the pull succeeds", async () => {
+        const generated = await generate(`http://${upstream.host}`);
+        const m = await mirror(generated.env);
+        tokens.requests.length = 0;
+        const r = await runAsync("skopeo", ["inspect", "--tls-verify=false", "--format", "{{.Digest}}", `docker://${m.host}/library/private:1`]);
+        expect(r.stderr).toBe("");
+        expect(r.status).toBe(0);
+        expect(tokens.requests).toContainEqual({ user: UPSTREAM_LOGIN.username, granted: true, scope: "repository:library/private:pull" });
+    });
+
+    test("without it (the same config, no environment), the upstream refuses the mirror and the pull fails", async () => {
+        const m = await mirror({});
+        tokens.requests.length = 0;
+        const r = await runAsync("skopeo", ["inspect", "--tls-verify=false", `docker://${m.host}/library/private:1`]);
+        expect(r.status).not.toBe(0);
+        expect(tokens.requests.some((t) => t.granted)).toBe(false);
     });
 });

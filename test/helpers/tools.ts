@@ -18,6 +18,7 @@ export const TOOLS = {
     htpasswd: { command: "htpasswd", debianPackage: "apache2-utils" },
     java: { command: "java", debianPackage: "default-jre-headless" },
     shellcheck: { command: "shellcheck", debianPackage: "shellcheck" },
+    openssl: { command: "openssl", debianPackage: "openssl" },
 } satisfies Record<string, Tool>;
 
 export function hasCommand(command: string): boolean {
