@@ -8,6 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ProgramRun, renderFiles } from "../render/renderStack";
 import { clusterInitStack } from "../stack";
+import { STACK_SECRET_KEYS } from "../stackConfig";
 import { isWireSecret, recordResources, settle, unwrapSecrets, valueOf } from "./helpers/pulumiMocks";
 
 const mocks = recordResources();
@@ -16,6 +17,7 @@ const SECRETS = {
     registryPassword: "LEAK-hub-token-7Q2x",
     ghcrPassword: "LEAK-ghcr-token-9Zk",
     localRegistryPassword: "LEAK-local-pw-4Kd",
+    dockerHubMirrorPassword: "LEAK-hub-mirror-token-3Vb",
 };
 const DOCKER_CONFIG = JSON.stringify({ auths: { "ghcr.io": { auth: Buffer.from(`octocat:${SECRETS.ghcrPassword}`).toString("base64") } } });
 const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
@@ -29,15 +31,16 @@ function needles(extra: string[] = []): string[] {
         b64(`kaniko:${SECRETS.localRegistryPassword}`),
         b64(SECRETS.registryPassword),
         b64(SECRETS.localRegistryPassword),
+        b64(SECRETS.dockerHubMirrorPassword),
         ...extra,
     ];
 }
 
 const CONFIGS: Record<string, Record<string, string>> = {
-    "cluster registry": { namespace: "ci", registryUsername: "ci-bot", registryPassword: SECRETS.registryPassword, dockerConfigJson: DOCKER_CONFIG, localRegistry: "cluster", localRegistryPassword: SECRETS.localRegistryPassword },
+    "cluster registry": { namespace: "ci", registryUsername: "ci-bot", registryPassword: SECRETS.registryPassword, dockerConfigJson: DOCKER_CONFIG, localRegistry: "cluster", localRegistryPassword: SECRETS.localRegistryPassword, dockerHubMirror: "true", dockerHubMirrorUsername: "hub-bot", dockerHubMirrorPassword: SECRETS.dockerHubMirrorPassword },
     "docker registry": { registryUsername: "ci-bot", registryPassword: SECRETS.registryPassword, localRegistry: "docker", localRegistryPassword: SECRETS.localRegistryPassword },
 };
-const SECRET_KEYS = ["registryPassword", "dockerConfigJson", "localRegistryPassword"];
+const SECRET_KEYS = STACK_SECRET_KEYS;
 
 /** Removes everything inside secret markers: what is left is what the engine stores in plain text. */
 function withoutSecrets(value: any): any {
@@ -141,7 +144,9 @@ describe.each(Object.entries(CONFIGS))("%s", (_title, config) => {
         };
         const everything = JSON.stringify(mocks.resources.map(decoded)) + JSON.stringify(mocks.resources.map((r) => unwrapSecrets(r.inputs)));
         const found = all.filter((n) => everything.includes(n));
-        expect(found).toEqual(expect.arrayContaining([b64(`ci-bot:${SECRETS.registryPassword}`), b64(`kaniko:${SECRETS.localRegistryPassword}`), ...derived]));
+        const expected = [b64(`ci-bot:${SECRETS.registryPassword}`), b64(`kaniko:${SECRETS.localRegistryPassword}`), ...derived];
+        if (config.dockerHubMirrorPassword) expected.push(SECRETS.dockerHubMirrorPassword, b64(SECRETS.dockerHubMirrorPassword));
+        expect(found).toEqual(expect.arrayContaining(expected));
         expect(hits).toEqual([]);
     });
 });
