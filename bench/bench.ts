@@ -17,7 +17,7 @@ import { performance } from "perf_hooks";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { KanikoPodTemplate, LocalInsecureRegistry, RegistryCredsSecret } from "../components";
-import { bcryptHashCount } from "../components/localRegistry";
+import { bcryptHashCount } from "../components/registry/files";
 import {
     PROJECT,
     RegisteredResource,

@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import { KanikoPodTemplate, KanikoPodTemplateSettings, precheckKanikoPodTemplate } from "./kanikoPodTemplate";
-import { LocalInsecureRegistry, LocalInsecureRegistryArgs, precheckLocalInsecureRegistry } from "./localInsecureRegistry";
+import { KanikoPodTemplate, KanikoPodTemplateSettings, precheckKanikoPodTemplate } from "./podTemplate/kanikoPodTemplate";
+import { LocalInsecureRegistry, LocalInsecureRegistryArgs, precheckLocalInsecureRegistry } from "./registry/localInsecureRegistry";
 import { DockerHubMirror, DockerHubMirrorArgs, precheckDockerHubMirror } from "./mirror/dockerHubMirror";
 import { MIRROR_DEFAULTS } from "./mirror/plan";
-import { RegistryCredsSecret, RegistryLogin, precheckRegistryCredsSecret } from "./registryCredsSecret";
+import { RegistryCredsSecret, RegistryLogin, precheckRegistryCredsSecret } from "./credentials/registryCredsSecret";
 import { InvalidInputError, quote, withComponent } from "./validation";
 
 const COMPONENT = "KanikoBuilder";

@@ -6,6 +6,7 @@
  * not secret (names, hosts), and describe secret fields without quoting them.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { ContainerResources, ResourceQuantities } from "./common";
 
 /**
  * A bad input. `field` is the argument's path, e.g. `registries[1].server`.
@@ -157,6 +158,7 @@ export function validateQuantity(field: string, value: unknown): string {
 }
 
 const IMAGE_PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+
 const IMAGE_REFERENCE = new RegExp(
     "^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?" +
         `${IMAGE_PATH_COMPONENT}(?:/${IMAGE_PATH_COMPONENT})*` +
@@ -199,6 +201,7 @@ export function validateEnvName(field: string, value: unknown): string {
 }
 
 const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** Checks Kubernetes labels (or a node selector): keys `[prefix/]name`, values of at most 63 characters. */
@@ -215,4 +218,122 @@ export function validateLabels(field: string, labels: Record<string, unknown>): 
         }
     }
     return labels as Record<string, string>;
+}
+
+/** Checks a NodePort (the range kube-apiserver allots by default). */
+export function validateNodePort(field: string, value: unknown): number {
+    return validatePort(field, value, 30000, 32767, "is outside the NodePort range 30000-32767", "pick a free port from 30000 to 32767, e.g. 30500");
+}
+
+/** Checks a TCP port on the Docker host. */
+export function validateHostPort(field: string, value: unknown): number {
+    return validatePort(field, value, 1, 65535, "is not a TCP port", "use a port from 1 to 65535, e.g. 5001");
+}
+
+function validatePort(field: string, value: unknown, min: number, max: number, problem: string, fix: string): number {
+    if (typeof value !== "number") {
+        throw new InvalidInputError(field, `is ${quote(value)}, not a number`, fix);
+    }
+    if (!Number.isInteger(value) || value < min || value > max) {
+        throw new InvalidInputError(field, `${value} ${problem}`, fix);
+    }
+    return value;
+}
+
+/** Checks an IPv4 or IPv6 CIDR, as a NetworkPolicy ipBlock takes it. */
+export function validateCidr(field: string, cidr: unknown): string {
+    const match = typeof cidr === "string" ? /^([0-9.]+|[0-9a-fA-F:]+)\/(\d{1,3})$/.exec(cidr) : null;
+    const ipv4 = match && /^\d{1,3}(\.\d{1,3}){3}$/.test(match[1]) && match[1].split(".").every((o) => Number(o) <= 255) && Number(match[2]) <= 32;
+    const ipv6 = match && match[1].includes(":") && Number(match[2]) <= 128;
+    if (!ipv4 && !ipv6) {
+        throw new InvalidInputError(field, `${quote(cidr)} is not a CIDR`, "give an address range such as \"10.0.0.0/16\" (the nodes' addresses)");
+    }
+    return cidr as string;
+}
+
+/** Checks a five-field cron schedule (or a @daily-style macro), as CronJob accepts. */
+export function validateSchedule(field: string, schedule: string) {
+    const macro = /^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/;
+    const fields = schedule.trim().split(/\s+/);
+    if (!macro.test(schedule) && (fields.length !== 5 || !fields.every((f) => /^[0-9*/,\-A-Za-z?]+$/.test(f)))) {
+        throw new InvalidInputError(field, `${quote(schedule)} is not a cron schedule`, "use five fields, e.g. \"0 3 * * 0\" (Sundays at 03:00), or a macro such as \"@weekly\"");
+    }
+}
+
+export function checkResources(field: string, resources: ContainerResources): ContainerResources {
+    const out: ContainerResources = {};
+    for (const kind of ["requests", "limits"] as const) {
+        const quantities = resources[kind];
+        if (quantities === undefined) continue;
+        const checked: ResourceQuantities = {};
+        for (const resource of ["cpu", "memory"] as const) {
+            if (quantities[resource] !== undefined) {
+                checked[resource] = validateQuantity(`${field}.${kind}.${resource}`, quantities[resource]);
+            }
+        }
+        for (const key of Object.keys(quantities)) {
+            if (key !== "cpu" && key !== "memory") {
+                throw new InvalidInputError(`${field}.${kind}.${key}`, "is not a resource this template sets", "set cpu and memory");
+            }
+        }
+        out[kind] = checked;
+    }
+    return out;
+}
+
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+const IPV6_BRACKETED = /^\[[0-9a-f:.]+\]$/;
+
+/**
+ * Checks a registry host with an optional port (`registry.example.com:5000`, `10.1.61.145:5000`,
+ * `[::1]:5000`, `localhost:30500`) and returns it in lower case.
+ */
+export function validateRegistryHost(field: string, raw: string): string {
+    const hostPort = raw.toLowerCase();
+    splitHostPort(field, raw, hostPort, "give a registry host with an optional port, e.g. \"registry.example.com:5000\"");
+    return hostPort;
+}
+
+export function splitHostPort(field: string, raw: string, hostPort: string, fix: string): { host: string; port?: string } {
+    let host = hostPort;
+    let port: string | undefined;
+    const portMatch = /:(\d*)$/.exec(hostPort);
+    if (portMatch && !(hostPort.startsWith("[") && !hostPort.includes("]:"))) {
+        host = hostPort.slice(0, portMatch.index);
+        port = portMatch[1];
+        const n = Number(port);
+        if (port === "" || !Number.isInteger(n) || n < 1 || n > 65535 || String(n) !== port) {
+            throw new InvalidInputError(field, `${quote(raw)} has the port ${quote(port)}`, "use a port from 1 to 65535");
+        }
+    }
+    const validHost =
+        IPV4.test(host) ||
+        IPV6_BRACKETED.test(host) ||
+        (host.length <= 253 && host.split(".").every((label) => label.length <= 63 && DNS_LABEL.test(label)));
+    if (!validHost) {
+        throw new InvalidInputError(field, `${quote(raw)} does not have a valid host name`, fix);
+    }
+    return { host, port };
+}
+
+/**
+ * Checks a registry user name. `showValue` quotes it in the message: only for values known to be
+ * plain (a user name may arrive as a Pulumi secret, or from a secret config.json).
+ */
+export function validateUsername(field: string, username: unknown, showValue = false): string {
+    if (typeof username !== "string" || username.length === 0) {
+        throw new InvalidInputError(field, "is empty", "give the registry user name (for ECR use credHelpers instead)");
+    }
+    const colon = username.indexOf(":");
+    if (colon >= 0) {
+        throw new InvalidInputError(
+            field,
+            `${showValue ? `${quote(username)} ` : ""}contains ':' (at character ${colon + 1}); the auth field is split at the first colon, so the registry would see a different user`,
+            "use the user name without ':' (tokens with ':' belong in password)",
+        );
+    }
+    return username;
 }

@@ -1,12 +1,4 @@
-import {
-    DOCKER_HUB_KEY,
-    buildDockerConfig,
-    isEcrHost,
-    encodeAuth,
-    goJsonMarshal,
-    normalizeRegistryServer,
-    parseDockerConfigJson,
-} from "../components/dockerConfig";
+import { DOCKER_HUB_KEY, buildDockerConfig, isEcrHost, encodeAuth, goJsonMarshal, normalizeRegistryServer, parseDockerConfigJson } from "../components/credentials/dockerConfig";
 import { InvalidInputError } from "../components/validation";
 
 const decode = (b64: string) => Buffer.from(b64, "base64").toString("utf8");

@@ -6,29 +6,11 @@ import * as path from "path";
 import * as bcrypt from "bcryptjs";
 import { parse as parseToml } from "smol-toml";
 import { parse } from "yaml";
-import {
-    DEFAULT_REGISTRY_IMAGE,
-    DEFAULT_RETENTION,
-    bcryptHashCount,
-    RegistryPlanInput,
-    clusterRegistryAddresses,
-    containerdHostsToml,
-    deriveHttpSecret,
-    garbageCollectScript,
-    maintenanceRequestScript,
-    htpasswdFile,
-    htpasswdLine,
-    localRegistryHostingYaml,
-    planClusterRegistry,
-    registryConfigYaml,
-    registryDeployment,
-    registryGcCronJob,
-    registryPvc,
-    registryService,
-    validateNodePort,
-    validateRegistryUsers,
-    validateSchedule,
-} from "../components/localRegistry";
+import { DEFAULT_REGISTRY_IMAGE, RegistryPlanInput, clusterRegistryAddresses, planClusterRegistry, validateRegistryUsers } from "../components/registry/plan";
+import { DEFAULT_RETENTION, bcryptHashCount, deriveHttpSecret, garbageCollectScript, maintenanceRequestScript, htpasswdFile, htpasswdLine, localRegistryHostingYaml, registryConfigYaml } from "../components/registry/files";
+import { containerdHostsToml } from "../components/common";
+import { registryDeployment, registryGcCronJob, registryPvc, registryService } from "../components/registry/manifests";
+import { validateNodePort, validateSchedule } from "../components/validation";
 import { validateK8sObject } from "./helpers/k8sSchema";
 
 const USER = { username: "kaniko", password: "s3cret:pa55 wörd" };

@@ -1,15 +1,10 @@
 /** Pure logic of the Kaniko agent pod template: pod, flags, JCasC, snippet, names. */
 import { parse } from "yaml";
 import { parse as parseToml } from "smol-toml";
-import { renderKanikoPodTemplate } from "../components/kanikoPodTemplate";
-import {
-    DEFAULT_JNLP_IMAGE,
-    DEFAULT_KANIKO_IMAGE,
-    deriveExecutorFlags,
-    jenkinsChartFullname,
-    parseRegistry,
-    podTemplateId,
-} from "../components/podTemplate";
+import { renderKanikoPodTemplate } from "../components/podTemplate/render";
+import { DEFAULT_JNLP_IMAGE, DEFAULT_KANIKO_IMAGE } from "../components/podTemplate/pod";
+import { deriveExecutorFlags, parseRegistry } from "../components/podTemplate/flags";
+import { jenkinsChartFullname, podTemplateId } from "../components/podTemplate/jenkins";
 import { validateK8sObject } from "./helpers/k8sSchema";
 
 /**

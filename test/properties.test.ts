@@ -5,8 +5,8 @@
  */
 import * as bcrypt from "bcryptjs";
 import * as fc from "fast-check";
-import { buildDockerConfig, parseDockerConfigJson } from "../components/dockerConfig";
-import { htpasswdFile, htpasswdLine } from "../components/localRegistry";
+import { buildDockerConfig, parseDockerConfigJson } from "../components/credentials/dockerConfig";
+import { htpasswdFile, htpasswdLine } from "../components/registry/files";
 import { passwordArb, registryPasswordArb, usernameArb } from "./helpers/arbitraries";
 
 const RUNS = { numRuns: 300, seed: 20261124 };

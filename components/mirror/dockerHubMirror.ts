@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { isKnown, isKnownDeep } from "../inputs";
-import { ContainerResources } from "../podTemplate";
+import { ContainerResources } from "../common";
 import { withComponent } from "../validation";
 import {
     MIRROR_DEFAULTS,

@@ -4,28 +4,14 @@
  * containerd `hosts.toml` for `docker.io`. Every Kubernetes object and default is returned from
  * here; the component (dockerHubMirror.ts) only resolves inputs and wraps the objects.
  */
-import { insecureRegistryFlags, checkResources, ContainerResources } from "../podTemplate";
-import {
-    DEFAULT_REGISTRY_IMAGE,
-    DEFAULT_REALM,
-    DEFAULT_RETENTION,
-    REGISTRY_PATHS,
-    REGISTRY_PORT,
-    RegistryPlanInput,
-    checksum,
-    clusterRegistryAddresses,
-    containerdHostsTomlPath,
-    htpasswdLine,
-    registryConfigYaml,
-    registryDeployment,
-    registryNetworkPolicy,
-    registryObjectNames,
-    registryPvc,
-    registryService,
-    validateCidr,
-    validateNodePort,
-} from "../localRegistry";
-import { validateUsername } from "../dockerConfig";
+import { insecureRegistryFlags, ContainerResources } from "../common";
+import { checkResources } from "../validation";
+import { DEFAULT_REGISTRY_IMAGE, RegistryPlanInput, clusterRegistryAddresses } from "../registry/plan";
+import { DEFAULT_REALM, DEFAULT_RETENTION, REGISTRY_PATHS, REGISTRY_PORT, htpasswdLine, registryConfigYaml } from "../registry/files";
+import { checksum, containerdHostsTomlPath } from "../common";
+import { registryDeployment, registryNetworkPolicy, registryObjectNames, registryPvc, registryService } from "../registry/manifests";
+import { validateCidr, validateNodePort } from "../validation";
+import { validateUsername } from "../validation";
 import { InvalidInputError, quote, validateImage, validateNamespace, validateObjectName, validateQuantity } from "../validation";
 
 /** Docker Hub's registry endpoint: where the mirror fetches what it does not hold yet. */

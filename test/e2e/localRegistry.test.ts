@@ -11,7 +11,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse, stringify } from "yaml";
 import { LocalInsecureRegistry, RegistryLogin } from "../../components";
-import { garbageCollectScript } from "../../components/localRegistry";
+import { garbageCollectScript } from "../../components/registry/files";
 import { configJsonOf, renderCredsSecret } from "../helpers/credsSecret";
 import { OciImage, writeOciImage } from "../helpers/ociImage";
 import { recordResources, settle, unwrapSecrets, valueOf } from "../helpers/pulumiMocks";

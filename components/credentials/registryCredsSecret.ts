@@ -1,21 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { isKnown } from "./inputs";
-import {
-    buildDockerConfig,
-    duplicateRegistryError,
-    normalizeCredHelpers,
-    normalizeRegistryServer,
-    parseDockerConfigJson,
-    validateEmail,
-    validateUsername,
-} from "./dockerConfig";
-import { InvalidInputError, quote, validateNamespace, validateObjectName, withComponent } from "./validation";
+import { isKnown } from "../inputs";
+import { InvalidInputError, quote, validateNamespace, validateObjectName, validateUsername, withComponent } from "../validation";
+import { buildDockerConfig, duplicateRegistryError, normalizeCredHelpers, normalizeRegistryServer, parseDockerConfigJson, validateEmail } from "./dockerConfig";
 
 /** The Secret type kubelet accepts as an image pull secret; its data key is `.dockerconfigjson`. */
 export const SECRET_TYPE_DOCKER_CONFIG_JSON = "kubernetes.io/dockerconfigjson";
+
 /** A generic Secret with the data key `config.json` (`kubectl create secret generic --from-file`). */
 export const SECRET_TYPE_OPAQUE = "Opaque";
+
 /** The file name Kaniko reads credentials from, inside `/kaniko/.docker/`. */
 export const MOUNT_FILE_NAME = "config.json";
 

@@ -4,7 +4,7 @@
  *
  * Nothing here touches Pulumi; the component feeds it resolved values.
  */
-import { InvalidInputError, quote } from "./validation";
+import { InvalidInputError, quote, splitHostPort, validateUsername } from "../validation";
 
 /** The key `docker login` writes for Docker Hub, and the key Kaniko looks Docker Hub up by. */
 export const DOCKER_HUB_KEY = "https://index.docker.io/v1/";
@@ -28,9 +28,6 @@ const DOCKER_HUB_PATHS = new Set(["", "/", "/v1", "/v1/"]);
 /** Credential helpers shipped in the Kaniko executor image (`/kaniko/docker-credential-<name>`). */
 export const KANIKO_CREDENTIAL_HELPERS: readonly string[] = ["acr-env", "ecr-login", "gcr"];
 
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const IPV6_BRACKETED = /^\[[0-9a-f:.]+\]$/;
 const HELPER_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 
 /** One registry login, resolved. */
@@ -125,38 +122,6 @@ export function normalizeRegistryServer(field: string, raw: unknown): string {
     return port === undefined ? host : `${host}:${port}`;
 }
 
-/**
- * Checks a registry host with an optional port (`registry.example.com:5000`, `10.1.61.145:5000`,
- * `[::1]:5000`, `localhost:30500`) and returns it in lower case.
- */
-export function validateRegistryHost(field: string, raw: string): string {
-    const hostPort = raw.toLowerCase();
-    splitHostPort(field, raw, hostPort, "give a registry host with an optional port, e.g. \"registry.example.com:5000\"");
-    return hostPort;
-}
-
-function splitHostPort(field: string, raw: string, hostPort: string, fix: string): { host: string; port?: string } {
-    let host = hostPort;
-    let port: string | undefined;
-    const portMatch = /:(\d*)$/.exec(hostPort);
-    if (portMatch && !(hostPort.startsWith("[") && !hostPort.includes("]:"))) {
-        host = hostPort.slice(0, portMatch.index);
-        port = portMatch[1];
-        const n = Number(port);
-        if (port === "" || !Number.isInteger(n) || n < 1 || n > 65535 || String(n) !== port) {
-            throw new InvalidInputError(field, `${quote(raw)} has the port ${quote(port)}`, "use a port from 1 to 65535");
-        }
-    }
-    const validHost =
-        IPV4.test(host) ||
-        IPV6_BRACKETED.test(host) ||
-        (host.length <= 253 && host.split(".").every((label) => label.length <= 63 && DNS_LABEL.test(label)));
-    if (!validHost) {
-        throw new InvalidInputError(field, `${quote(raw)} does not have a valid host name`, fix);
-    }
-    return { host, port };
-}
-
 /** `base64(username:password)`, the `auth` field Docker and kubectl write. */
 export function encodeAuth(username: string, password: string): string {
     return Buffer.from(`${username}:${password}`, "utf8").toString("base64");
@@ -172,24 +137,6 @@ export function goJsonMarshal(value: unknown): string {
 }
 
 /** Checks a login's user name: not empty, and without ':' (the `auth` field splits at the first colon). */
-/**
- * Checks a registry user name. `showValue` quotes it in the message: only for values known to be
- * plain (a user name may arrive as a Pulumi secret, or from a secret config.json).
- */
-export function validateUsername(field: string, username: unknown, showValue = false): string {
-    if (typeof username !== "string" || username.length === 0) {
-        throw new InvalidInputError(field, "is empty", "give the registry user name (for ECR use credHelpers instead)");
-    }
-    const colon = username.indexOf(":");
-    if (colon >= 0) {
-        throw new InvalidInputError(
-            field,
-            `${showValue ? `${quote(username)} ` : ""}contains ':' (at character ${colon + 1}); the auth field is split at the first colon, so the registry would see a different user`,
-            "use the user name without ':' (tokens with ':' belong in password)",
-        );
-    }
-    return username;
-}
 
 /** Checks a login's password without ever quoting it. */
 export function validatePassword(field: string, password: unknown): string {

@@ -1,35 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
-import {
-    DEFAULT_RETENTION,
-    DEFAULT_REALM,
-    DEFAULT_REGISTRY_IMAGE,
-    DockerPlan,
-    DockerPlanInput,
-    REGISTRY_PATHS,
-    REGISTRY_PORT,
-    RegistryPlan,
-    RegistryPlanInput,
-    RegistryUserValue,
-    checksum,
-    containerdHostsToml,
-    deriveHttpSecret,
-    htpasswdFile,
-    planClusterRegistry,
-    planDockerRegistry,
-    registryDeployment,
-    registryGcCronJob,
-    registryNetworkPolicy,
-    registryObjectNames,
-    registryPvc,
-    registryService,
-    validateRegistryUsers,
-} from "./localRegistry";
-import { isKnown, isKnownDeep } from "./inputs";
-import { ContainerResources } from "./podTemplate";
-import { RegistryLogin } from "./registryCredsSecret";
-import { InvalidInputError, quote, withComponent } from "./validation";
+import { checksum, containerdHostsToml, ContainerResources } from "../common";
+import { RegistryLogin } from "../credentials/registryCredsSecret";
+import { isKnown, isKnownDeep } from "../inputs";
+import { InvalidInputError, quote, withComponent } from "../validation";
+import { DEFAULT_REALM, DEFAULT_RETENTION, deriveHttpSecret, htpasswdFile, REGISTRY_PATHS, REGISTRY_PORT, RegistryUserValue } from "./files";
+import { registryDeployment, registryGcCronJob, registryNetworkPolicy, registryObjectNames, registryPvc, registryService } from "./manifests";
+import { DEFAULT_REGISTRY_IMAGE, DockerPlan, DockerPlanInput, planClusterRegistry, planDockerRegistry, RegistryPlan, RegistryPlanInput, validateRegistryUsers } from "./plan";
 
 const COMPONENT = "LocalInsecureRegistry";
 

@@ -1,0 +1,53 @@
+/**
+ * Facts several components share: container resources, the package's labels and sort order, the
+ * YAML and digest helpers, and what a node needs to pull from a plain-HTTP registry. Pure.
+ */
+import { createHash } from "crypto";
+import { stringify } from "yaml";
+
+/**
+ * containerd's `hosts.toml` for a plain-HTTP registry: images named `<server>/...` are pulled over
+ * HTTP from `mirror` (an address nodes can reach). Goes to `/etc/containerd/certs.d/<server>/hosts.toml`.
+ */
+export function containerdHostsToml(server: string, mirror: string): string {
+    return `server = "http://${server}"\n\n[host."http://${mirror}"]\n  capabilities = ["pull", "resolve"]\n`;
+}
+
+/** Where containerd reads the hosts.toml of registry `server` on a node (its `config_path` being /etc/containerd/certs.d). */
+export function containerdHostsTomlPath(server: string): string {
+    return `/etc/containerd/certs.d/${server}/hosts.toml`;
+}
+
+/** SHA-256 of a text, for pod-template annotations that roll the pod when its config changes. */
+export function checksum(text: string): string {
+    return createHash("sha256").update(text).digest("hex");
+}
+
+/** CPU and memory quantities of one container. */
+export interface ResourceQuantities {
+    /** CPU, e.g. `500m` or `2`. */
+    cpu?: string;
+    /** Memory, e.g. `512Mi` or `4Gi`. */
+    memory?: string;
+}
+
+/** Requests and limits of one container. */
+export interface ContainerResources {
+    /** What the scheduler reserves. */
+    requests?: ResourceQuantities;
+    /** The most the container may use. */
+    limits?: ResourceQuantities;
+}
+
+/**
+ * The executor flags for a plain-HTTP registry, for that host only: `--insecure-registry` (plain
+ * HTTP for pushes, cache and base-image pulls from it) and `--skip-tls-verify-registry`.
+ */
+export function insecureRegistryFlags(host: string): string[] {
+    return [`--insecure-registry=${host}`, `--skip-tls-verify-registry=${host}`];
+}
+
+/** YAML with stable formatting: same object, same bytes. */
+export function toYaml(value: unknown): string {
+    return stringify(value, { lineWidth: 0, indent: 2 });
+}

@@ -1,0 +1,282 @@
+/**
+ * The files of the local registry (the CNCF distribution registry): config.yml, htpasswd with stable
+ * bcrypt hashes, the http secret, the KEP-1755 document, and the scripts that serve it and run its
+ * maintenance. Pure.
+ */
+import * as bcrypt from "bcryptjs";
+import { createHash, createHmac } from "crypto";
+import { stringify } from "yaml";
+
+/** The port the registry listens on inside its container. */
+export const REGISTRY_PORT = 5000;
+
+/** Paths inside the registry container. */
+export const REGISTRY_PATHS = {
+    configDir: "/etc/docker/registry",
+    config: "/etc/docker/registry/config.yml",
+    /** The same config in read-only maintenance mode (served while garbage collection runs). */
+    readOnlyConfig: "/etc/docker/registry/config-readonly.yml",
+    /** The in-cluster registry container's command: serves, and runs maintenance on request. */
+    runScript: "/etc/docker/registry/run.sh",
+    /** Where the maintenance CronJob leaves its request and finds the result (on the registry's volume). */
+    maintenanceDir: "/var/lib/registry/.maintenance",
+    authDir: "/auth",
+    htpasswd: "/auth/htpasswd",
+    data: "/var/lib/registry",
+};
+
+/** The htpasswd realm unless one is given. */
+export const DEFAULT_REALM = "kaniko-builder registry";
+
+/** bcrypt cost of the htpasswd entries (the registry's and htpasswd's usual 10). */
+export const BCRYPT_COST = 10;
+
+/** One registry user, resolved. */
+export interface RegistryUserValue {
+    username: string;
+    password: string;
+}
+
+/**
+ * One htpasswd line with a bcrypt (`$2y$`) hash. The salt is derived from the password, the user
+ * name and `context` (the registry's identity) with HMAC-SHA256, so unchanged inputs give the same
+ * line on every run (no diff in every preview) while the same password in another registry or for
+ * another user gets another salt. Anyone who can test a password guess against the hash still pays
+ * bcrypt's full cost per guess, as with a random salt.
+ */
+export function htpasswdLine(user: RegistryUserValue, context: string, cost: number = BCRYPT_COST): string {
+    const salt = createHmac("sha256", user.password).update(`kaniko-builder/htpasswd/v1\0${context}\0${user.username}`).digest().subarray(0, 16);
+    const saltString = `$2y$${String(cost).padStart(2, "0")}$${bcrypt.encodeBase64(salt, 16)}`;
+    // bcrypt is slow on purpose (~70 ms at cost 10): hash each credential once per process, however
+    // many times a program (or a test, or a benchmark) declares the same registry user.
+    const key = createHash("sha256").update(`${saltString}\0${user.username}\0${user.password}`).digest("hex");
+    let hash = HASHES.get(key);
+    if (hash === undefined) {
+        hash = bcrypt.hashSync(user.password, saltString);
+        HASHES.set(key, hash);
+    }
+    return `${user.username}:${hash}`;
+}
+
+/** bcrypt hashes already computed, by a digest of salt, user and password (never the password itself). */
+const HASHES = new Map<string, string>();
+
+/** How many bcrypt hashes this process has computed (for tests and the benchmark). */
+export function bcryptHashCount(): number {
+    return HASHES.size;
+}
+
+/** The htpasswd file: one bcrypt line per user, sorted by user name. */
+export function htpasswdFile(users: RegistryUserValue[], context: string, cost: number = BCRYPT_COST): string {
+    const sorted = [...users].sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0));
+    return sorted.map((u) => `${htpasswdLine(u, context, cost)}\n`).join("");
+}
+
+/**
+ * The registry's `http.secret` (it signs upload state kept by clients), derived from the registry's
+ * identity and its users' credentials: stable across runs, different per registry, and secret
+ * whenever there are users. It is passed as REGISTRY_HTTP_SECRET from a Secret, not written into
+ * the config file, which lives in a ConfigMap.
+ */
+export function deriveHttpSecret(context: string, users: RegistryUserValue[]): string {
+    const mac = createHmac("sha256", "kaniko-builder/http-secret/v1").update(context);
+    for (const u of [...users].sort((a, b) => (a.username < b.username ? -1 : 1))) {
+        mac.update(`\0${u.username}\0${u.password}`);
+    }
+    return mac.digest("hex");
+}
+
+/** What the registry's config.yml is made of. */
+export interface RegistryConfigOptions {
+    /** Require htpasswd logins. */
+    auth: boolean;
+    /** The htpasswd realm. */
+    realm: string;
+    /** Let clients delete manifests (needed for garbage collection of untagged images). */
+    deleteEnabled: boolean;
+    /** Refuse every write (HTTP 405), for maintenance: distribution's `storage.maintenance.readonly`. */
+    readOnly?: boolean;
+    /**
+     * Run as a pull-through cache of the registry at this URL (distribution's `proxy.remoteurl`):
+     * pulls fetch what is missing from there and keep it; pushes are refused. The upstream login,
+     * if any, comes from REGISTRY_PROXY_USERNAME and REGISTRY_PROXY_PASSWORD, not from the file.
+     */
+    proxyRemoteUrl?: string;
+}
+
+/**
+ * The registry's config.yml: storage under /var/lib/registry, deletes enabled, `http.addr :5000`,
+ * htpasswd auth, and the storage health check. `http.secret` is left to REGISTRY_HTTP_SECRET.
+ */
+export function registryConfigYaml(o: RegistryConfigOptions): string {
+    const config: Record<string, unknown> = {
+        version: 0.1,
+        log: { level: "info", fields: { service: "registry" } },
+        storage: {
+            filesystem: { rootdirectory: REGISTRY_PATHS.data },
+            delete: { enabled: o.deleteEnabled },
+            cache: { blobdescriptor: "inmemory" },
+            ...(o.readOnly ? { maintenance: { readonly: { enabled: true } } } : {}),
+        },
+        http: { addr: `:${REGISTRY_PORT}`, headers: { "X-Content-Type-Options": ["nosniff"] } },
+    };
+    if (o.auth) {
+        config.auth = { htpasswd: { realm: o.realm, path: REGISTRY_PATHS.htpasswd } };
+    }
+    if (o.proxyRemoteUrl !== undefined) {
+        config.proxy = { remoteurl: o.proxyRemoteUrl };
+    }
+    config.health = { storagedriver: { enabled: true, interval: "10s", threshold: 3 } };
+    return stringify(config, { lineWidth: 0 });
+}
+
+/** The KEP-1755 document stored under `localRegistryHosting.v1` in kube-public/local-registry-hosting. */
+export function localRegistryHostingYaml(o: {
+    host?: string;
+    hostFromContainerRuntime: string;
+    hostFromClusterNetwork: string;
+    help: string;
+}): string {
+    const doc: Record<string, string> = {};
+    if (o.host !== undefined) doc.host = o.host;
+    doc.hostFromContainerRuntime = o.hostFromContainerRuntime;
+    doc.hostFromClusterNetwork = o.hostFromClusterNetwork;
+    doc.help = o.help;
+    return stringify(doc, { lineWidth: 0, defaultStringType: "QUOTE_DOUBLE", defaultKeyType: "PLAIN" });
+}
+
+/**
+ * The garbage-collection command: `registry garbage-collect --delete-untagged`, where an empty
+ * storage ("Path not found", nothing pushed yet) counts as success.
+ */
+export function garbageCollectScript(configPath: string = REGISTRY_PATHS.config): string {
+    return ["set -u", ...garbageCollectLines(configPath), 'exit "$rc"', ""].join("\n");
+}
+
+/** The garbage collection as shell lines that leave its outcome in `$rc` (0 for an empty storage). */
+function garbageCollectLines(configPath: string = REGISTRY_PATHS.config): string[] {
+    return [
+        `out=$(registry garbage-collect --delete-untagged ${configPath} 2>&1)`,
+        "rc=$?",
+        'printf "%s\\n" "$out"',
+        'if [ "$rc" -ne 0 ] && printf "%s" "$out" | grep -q "Path not found"; then',
+        '  echo "empty registry storage: nothing to collect"',
+        "  rc=0",
+        "fi",
+    ];
+}
+
+/** What maintenance keeps (see maintenanceScript). */
+export interface RetentionOptions {
+    /** Tags kept per repository, the most recently pushed. */
+    keepTags: number;
+    /** Tags of Kaniko's layer cache (repositories named `cache` or `.../cache`) are dropped once older than this. */
+    cacheTtlHours: number;
+}
+
+export const DEFAULT_RETENTION: RetentionOptions = { keepTags: 10, cacheTtlHours: 336 };
+
+/**
+ * The registry's maintenance, run inside the registry container while the registry serves
+ * read-only: first retention (in each repository the `keepTags` most recently pushed tags stay,
+ * by the time their tag link was written; in Kaniko's cache repositories every tag older than the
+ * cache TTL goes), then `garbage-collect --delete-untagged`, which frees the manifests and blobs
+ * no tag refers to any more. Prints what it removed and the storage size before and after.
+ */
+export function maintenanceScript(r: RetentionOptions): string {
+    const repos = `${REGISTRY_PATHS.data}/docker/registry/v2/repositories`;
+    return [
+        `repos=${repos}`,
+        `keep=${r.keepTags}`,
+        `ttl=${r.cacheTtlHours * 3600}`,
+        "now=$(date +%s)",
+        `before=$(du -sk ${REGISTRY_PATHS.data}/docker 2>/dev/null | cut -f1)`,
+        'if [ -d "$repos" ]; then',
+        `  find "$repos" -type d -path '*/_manifests/tags' | sort > /tmp/tag-dirs`,
+        "  while read -r tags; do",
+        '    repo=${tags#"$repos"/}; repo=${repo%/_manifests/tags}',
+        '    for link in "$tags"/*/current/link; do [ -f "$link" ] && echo "$(stat -c %Y "$link") $link"; done | sort -k1,1rn -k2 > /tmp/tag-links',
+        '    case "/$repo" in',
+        `      */cache) awk -v now="$now" -v ttl="$ttl" 'now - $1 > ttl { print $2 }' /tmp/tag-links ;;`,
+        "      *) tail -n +$((keep + 1)) /tmp/tag-links | cut -d' ' -f2 ;;",
+        "    esac > /tmp/tag-drop",
+        "    while read -r link; do",
+        '      tag=${link%/current/link}; tag=${tag##*/}',
+        '      echo "retention: removing tag $repo:$tag"',
+        '      rm -rf "$tags/$tag"',
+        "    done < /tmp/tag-drop",
+        "  done < /tmp/tag-dirs",
+        "fi",
+        ...garbageCollectLines(),
+        `after=$(du -sk ${REGISTRY_PATHS.data}/docker 2>/dev/null | cut -f1)`,
+        'echo "maintenance: storage ${before:-0} KiB -> ${after:-0} KiB"',
+        'exit "$rc"',
+        "",
+    ].join("\n");
+}
+
+/**
+ * The in-cluster registry container's command. It serves the registry; when the maintenance
+ * CronJob leaves a request on the volume, it restarts the registry read-only (pulls go on, pushes
+ * get HTTP 405 "read-only mode", which Kaniko reports and retries with --push-retry), runs
+ * maintenanceScript, then restarts it read-write: a fresh process, so no in-memory descriptor of a
+ * deleted blob survives (distribution's garbage collection must run while the registry is
+ * read-only or stopped, and its blob descriptor cache would otherwise serve blobs that are gone).
+ * The result goes back to the CronJob's pod through the volume. SIGTERM stops the registry.
+ */
+export function registryRunScript(): string {
+    const dir = REGISTRY_PATHS.maintenanceDir;
+    return [
+        "#!/bin/sh",
+        "# Written by kaniko-builder: serves the registry, and runs maintenance on request (see maintain.sh).",
+        "set -u",
+        `dir=${dir}`,
+        'mkdir -p "$dir"',
+        'pid=""',
+        'serve() { registry serve "$1" & pid=$!; }',
+        'stop() { if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=""; fi; }',
+        "trap 'stop; exit 0' TERM INT",
+        `serve ${REGISTRY_PATHS.config}`,
+        "while :; do",
+        '  if [ -f "$dir/request" ]; then',
+        '    id=$(cat "$dir/request")',
+        '    echo "maintenance $id: serving read-only"',
+        `    stop; serve ${REGISTRY_PATHS.readOnlyConfig}`,
+        `    sh ${REGISTRY_PATHS.configDir}/maintain.sh > "$dir/$id.log" 2>&1; rc=$?`,
+        '    cat "$dir/$id.log"',
+        '    echo "maintenance $id: exit $rc; serving read-write again"',
+        `    stop; serve ${REGISTRY_PATHS.config}`,
+        '    echo "$rc" > "$dir/$id.rc"; rm -f "$dir/request"',
+        '    find "$dir" -type f -mtime +30 -delete 2>/dev/null',
+        "  fi",
+        '  if ! kill -0 "$pid" 2>/dev/null; then wait "$pid"; rc=$?; echo "registry exited with $rc"; exit "$rc"; fi',
+        "  sleep 5 & wait $!",
+        "done",
+        "",
+    ].join("\n");
+}
+
+/**
+ * The maintenance CronJob's command: leaves a request for the registry container (run.sh) on the
+ * shared volume, waits for its result (up to an hour) and ends with its exit code and log.
+ */
+export function maintenanceRequestScript(): string {
+    const dir = REGISTRY_PATHS.maintenanceDir;
+    return [
+        "set -u",
+        `dir=${dir}`,
+        'id="$(date +%Y%m%d-%H%M%S)-$HOSTNAME"',
+        'mkdir -p "$dir"',
+        'if [ -f "$dir/request" ]; then id=$(cat "$dir/request"); echo "maintenance $id is already requested: waiting for it"',
+        'else echo "$id" > "$dir/request.tmp" && mv "$dir/request.tmp" "$dir/request"; echo "maintenance $id requested"; fi',
+        "i=0",
+        'while [ ! -f "$dir/$id.rc" ]; do',
+        "  i=$((i + 1))",
+        '  if [ "$i" -gt 720 ]; then echo "maintenance $id: no result after an hour: is the registry pod running?"; exit 1; fi',
+        "  sleep 5",
+        "done",
+        'cat "$dir/$id.log"',
+        'exit "$(cat "$dir/$id.rc")"',
+        "",
+    ].join("\n");
+}

@@ -1,0 +1,212 @@
+/**
+ * The Kubernetes objects of an in-cluster registry: Deployment, Service, PersistentVolumeClaim,
+ * maintenance CronJob and NetworkPolicy (the Docker Hub mirror builds its own from the same ones). Pure.
+ */
+import { maintenanceRequestScript, REGISTRY_PATHS, REGISTRY_PORT } from "./files";
+import { RegistryPlanInput } from "./plan";
+
+/** The labels of a registry's objects; `appName` is `registry`, or `registry-mirror` for a pull-through cache. */
+export const REGISTRY_LABELS = (name: string, appName: string = "registry") => ({
+    "app.kubernetes.io/name": appName,
+    "app.kubernetes.io/instance": name,
+    "app.kubernetes.io/part-of": "kaniko-builder",
+});
+
+const SELECTOR = (name: string, appName: string = "registry") => ({ "app.kubernetes.io/name": appName, "app.kubernetes.io/instance": name });
+
+/** The registry container's command and environment (the in-cluster registry's run.sh by default). */
+export interface RegistryContainer {
+    command: string[];
+    env: Record<string, unknown>[];
+}
+
+const POD_SECURITY_CONTEXT = { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } };
+
+const CONTAINER_SECURITY_CONTEXT = {
+    runAsNonRoot: true,
+    runAsUser: 1000,
+    runAsGroup: 1000,
+    readOnlyRootFilesystem: true,
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ["ALL"] },
+    seccompProfile: { type: "RuntimeDefault" },
+};
+
+/** Names of the registry's Kubernetes objects. */
+export function registryObjectNames(name: string) {
+    return { deployment: name, service: name, config: `${name}-config`, auth: `${name}-auth`, data: `${name}-data`, gc: `${name}-gc` };
+}
+
+function registryVolumes(p: RegistryPlanInput): Record<string, unknown>[] {
+    const names = registryObjectNames(p.name);
+    const volumes: Record<string, unknown>[] = [
+        { name: "config", configMap: { name: names.config } },
+        p.persistence ? { name: "data", persistentVolumeClaim: { claimName: names.data } } : { name: "data", emptyDir: {} },
+    ];
+    if (p.auth) volumes.push({ name: "auth", secret: { secretName: names.auth, items: [{ key: "htpasswd", path: "htpasswd" }] } });
+    volumes.push({ name: "tmp", emptyDir: {} });
+    return volumes;
+}
+
+function registryMounts(p: RegistryPlanInput): Record<string, unknown>[] {
+    const mounts: Record<string, unknown>[] = [
+        { name: "config", mountPath: REGISTRY_PATHS.configDir, readOnly: true },
+        { name: "data", mountPath: REGISTRY_PATHS.data },
+    ];
+    if (p.auth) mounts.push({ name: "auth", mountPath: REGISTRY_PATHS.authDir, readOnly: true });
+    mounts.push({ name: "tmp", mountPath: "/tmp" });
+    return mounts;
+}
+
+const HTTP_SECRET_ENV = (p: RegistryPlanInput) => ({
+    name: "REGISTRY_HTTP_SECRET",
+    valueFrom: { secretKeyRef: { name: registryObjectNames(p.name).auth, key: "http-secret" } },
+});
+
+/**
+ * The registry Deployment: one replica (the volume is ReadWriteOnce, so Recreate), non-root
+ * (uid 1000) with a read-only root filesystem, no capabilities, RuntimeDefault seccomp, fsGroup for
+ * the volume, probes on `GET /` (200 even with auth on). Pod annotations carry checksums of the
+ * config and of the auth material, so a change rolls the pod (the registry reads them at start).
+ */
+export function registryDeployment(
+    p: RegistryPlanInput,
+    checksums: { config: string; auth: string },
+    container: RegistryContainer = { command: ["/bin/sh", REGISTRY_PATHS.runScript], env: [HTTP_SECRET_ENV(p)] },
+): Record<string, any> {
+    const probe = { httpGet: { path: "/", port: "http" } };
+    return {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: p.name, namespace: p.namespace, labels: REGISTRY_LABELS(p.name, p.appName) },
+        spec: {
+            replicas: 1,
+            strategy: { type: "Recreate" },
+            selector: { matchLabels: SELECTOR(p.name, p.appName) },
+            template: {
+                metadata: {
+                    labels: REGISTRY_LABELS(p.name, p.appName),
+                    annotations: { "kaniko-builder/config-checksum": checksums.config, "kaniko-builder/auth-checksum": checksums.auth },
+                },
+                spec: {
+                    automountServiceAccountToken: false,
+                    securityContext: POD_SECURITY_CONTEXT,
+                    containers: [
+                        {
+                            name: "registry",
+                            image: p.image,
+                            command: container.command,
+                            ports: [{ name: "http", containerPort: REGISTRY_PORT, protocol: "TCP" }],
+                            env: container.env,
+                            readinessProbe: { ...probe, periodSeconds: 5 },
+                            livenessProbe: { ...probe, initialDelaySeconds: 10, periodSeconds: 20 },
+                            resources: p.resources,
+                            securityContext: CONTAINER_SECURITY_CONTEXT,
+                            volumeMounts: registryMounts(p),
+                        },
+                    ],
+                    volumes: registryVolumes(p),
+                },
+            },
+        },
+    };
+}
+
+/** The registry Service: ClusterIP, or NodePort when a node port is given (for node pulls). */
+export function registryService(p: RegistryPlanInput): Record<string, any> {
+    const port: Record<string, unknown> = { name: "http", port: REGISTRY_PORT, targetPort: "http", protocol: "TCP" };
+    if (p.nodePort !== undefined) port.nodePort = p.nodePort;
+    return {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: p.name, namespace: p.namespace, labels: REGISTRY_LABELS(p.name, p.appName) },
+        spec: { type: p.nodePort !== undefined ? "NodePort" : "ClusterIP", selector: SELECTOR(p.name, p.appName), ports: [port] },
+    };
+}
+
+/** The registry's PersistentVolumeClaim. */
+export function registryPvc(p: RegistryPlanInput): Record<string, any> {
+    const spec: Record<string, unknown> = { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: p.storageSize } } };
+    if (p.storageClassName !== undefined) spec.storageClassName = p.storageClassName;
+    return {
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        metadata: { name: registryObjectNames(p.name).data, namespace: p.namespace, labels: REGISTRY_LABELS(p.name, p.appName) },
+        spec,
+    };
+}
+
+/**
+ * The maintenance CronJob: on the registry pod's node (the volume is ReadWriteOnce), never two at
+ * once, it asks the registry container for maintenance through the volume and waits for the result
+ * (maintenanceRequestScript): retention and garbage collection run inside the registry's own pod,
+ * with the registry read-only and restarted afterwards (registryRunScript), never beside a
+ * registry that takes pushes.
+ */
+export function registryGcCronJob(p: RegistryPlanInput & { garbageCollectionSchedule: string }): Record<string, any> {
+    return {
+        apiVersion: "batch/v1",
+        kind: "CronJob",
+        metadata: { name: registryObjectNames(p.name).gc, namespace: p.namespace, labels: REGISTRY_LABELS(p.name, p.appName) },
+        spec: {
+            schedule: p.garbageCollectionSchedule,
+            concurrencyPolicy: "Forbid",
+            successfulJobsHistoryLimit: 1,
+            failedJobsHistoryLimit: 3,
+            jobTemplate: {
+                spec: {
+                    backoffLimit: 2,
+                    template: {
+                        metadata: { labels: { "app.kubernetes.io/name": "registry-gc", "app.kubernetes.io/instance": p.name, "app.kubernetes.io/part-of": "kaniko-builder" } },
+                        spec: {
+                            restartPolicy: "OnFailure",
+                            automountServiceAccountToken: false,
+                            securityContext: POD_SECURITY_CONTEXT,
+                            affinity: {
+                                podAffinity: {
+                                    requiredDuringSchedulingIgnoredDuringExecution: [
+                                        { labelSelector: { matchLabels: SELECTOR(p.name, p.appName) }, topologyKey: "kubernetes.io/hostname" },
+                                    ],
+                                },
+                            },
+                            containers: [
+                                {
+                                    name: "request-maintenance",
+                                    image: p.image,
+                                    command: ["/bin/sh", "-c", maintenanceRequestScript()],
+                                    resources: p.resources,
+                                    securityContext: CONTAINER_SECURITY_CONTEXT,
+                                    volumeMounts: [{ name: "data", mountPath: REGISTRY_PATHS.data }],
+                                },
+                            ],
+                            volumes: registryVolumes(p).filter((v) => v.name === "data"),
+                        },
+                    },
+                },
+            },
+        },
+    };
+}
+
+/**
+ * The NetworkPolicy that admits only what needs the registry: pods of the allowed namespaces (the
+ * build namespaces) and, for pulls through the NodePort that arrive from another node, the nodes'
+ * address ranges. Traffic from the registry pod's own node (kubelet's probes, a local NodePort
+ * pull) is always allowed by Kubernetes, whatever the policy.
+ */
+export function registryNetworkPolicy(p: RegistryPlanInput): Record<string, any> {
+    const from: Record<string, unknown>[] = [
+        { namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: [...(p.allowedNamespaces ?? [p.namespace])].sort() }] } },
+        ...(p.nodeCidrs ?? []).map((cidr) => ({ ipBlock: { cidr } })),
+    ];
+    return {
+        apiVersion: "networking.k8s.io/v1",
+        kind: "NetworkPolicy",
+        metadata: { name: p.name, namespace: p.namespace, labels: REGISTRY_LABELS(p.name, p.appName) },
+        spec: {
+            podSelector: { matchLabels: SELECTOR(p.name, p.appName) },
+            policyTypes: ["Ingress"],
+            ingress: [{ from, ports: [{ port: REGISTRY_PORT, protocol: "TCP" }] }],
+        },
+    };
+}
