@@ -51,3 +51,21 @@ export function insecureRegistryFlags(host: string): string[] {
 export function toYaml(value: unknown): string {
     return stringify(value, { lineWidth: 0, indent: 2 });
 }
+
+/** The label every object the package creates carries (the policy pack and `kubectl -l` find them by it). */
+export const PART_OF = { "app.kubernetes.io/part-of": "kaniko-builder" } as const;
+
+/** The package's labels on an object of `component` (`app.kubernetes.io/component`). */
+export function partOf(component?: string): Record<string, string> {
+    return component === undefined ? { ...PART_OF } : { ...PART_OF, "app.kubernetes.io/component": component };
+}
+
+/** Code-unit order of strings (not the locale's): the same on every machine, so rendered files never reorder. */
+export function byText(a: string, b: string): number {
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Orders objects by a text key (byText). */
+export function byKey<T>(key: (item: T) => string): (a: T, b: T) => number {
+    return (a, b) => byText(key(a), key(b));
+}

@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import { KanikoPodTemplate, KanikoPodTemplateSettings, precheckKanikoPodTemplate } from "./podTemplate/kanikoPodTemplate";
+import { KanikoPodTemplate, KanikoPodTemplateSettings, markKanikoPodTemplateChecked, precheckKanikoPodTemplate } from "./podTemplate/kanikoPodTemplate";
 import { LocalInsecureRegistry, LocalInsecureRegistryArgs, precheckLocalInsecureRegistry } from "./registry/localInsecureRegistry";
 import { DockerHubMirror, DockerHubMirrorArgs, precheckDockerHubMirror } from "./mirror/dockerHubMirror";
 import { MIRROR_DEFAULTS } from "./mirror/plan";
-import { RegistryCredsSecret, RegistryLogin, precheckRegistryCredsSecret } from "./credentials/registryCredsSecret";
+import { markRegistryCredsSecretChecked, RegistryCredsSecret, RegistryLogin, precheckRegistryCredsSecret } from "./credentials/registryCredsSecret";
 import { InvalidInputError, quote, withComponent } from "./validation";
 
 const COMPONENT = "KanikoBuilder";
@@ -135,24 +135,25 @@ export class KanikoBuilder extends pulumi.ComponentResource {
 
         const local = localArgs ? new LocalInsecureRegistry(names.local, localArgs, parent) : undefined;
         const mirror = mirrorArgs ? new DockerHubMirror(names.mirror, mirrorArgs, parent) : undefined;
+        // Checked above, with the children's outputs not known yet: not checked again.
         const credentials = new RegistryCredsSecret(
             names.credentials,
-            {
+            markRegistryCredsSecretChecked({
                 ...credentialArgs,
                 // The local registry's logins join the others: Kaniko reads one config.json for all.
                 registries: local ? pulumi.all([pulumi.output(args.registries ?? []), local.logins]).apply(([r, l]) => [...r, ...l]) : args.registries,
-            },
+            }),
             parent,
         );
         const podTemplate = new KanikoPodTemplate(
             names.template,
-            {
+            markKanikoPodTemplateChecked({
                 ...args.podTemplate,
                 namespace: credentials.namespace,
                 credentials,
                 localRegistry: local,
                 ...(mirror ? { registryMirror: mirror.host, insecureRegistryMirror: true } : {}),
-            },
+            }),
             parent,
         );
 

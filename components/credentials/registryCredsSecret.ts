@@ -87,9 +87,20 @@ export interface RegistryCredsSecretArgs {
     secretType?: pulumi.Input<string>;
 }
 
-/** Checks what is known of the arguments now, as the constructor does before it registers anything. */
+/** Args already checked (KanikoBuilder checks its children before it registers, then gives them these). */
+const PRECHECKED = new WeakSet<RegistryCredsSecretArgs>();
+
+/** Checks what is known of the arguments now, as the constructor does before it registers anything. Each args object is checked once. */
 export function precheckRegistryCredsSecret(name: string, args: RegistryCredsSecretArgs): void {
+    if (PRECHECKED.has(args)) return;
     withComponent(COMPONENT, name, () => checkKnownArgs(args));
+    PRECHECKED.add(args);
+}
+
+/** For KanikoBuilder: `args` (its local registry's logins joined to the ones it checked) need no second check. */
+export function markRegistryCredsSecretChecked(args: RegistryCredsSecretArgs): RegistryCredsSecretArgs {
+    PRECHECKED.add(args);
+    return args;
 }
 
 /**

@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { ContainerResources } from "../common";
-import { isKnownDeep } from "../inputs";
+import { asOutput, isKnownDeep, k8sArgs, mapNow, Now } from "../inputs";
 import { InvalidInputError, withComponent } from "../validation";
 import { EnvVar } from "./pod";
-import { renderKanikoPodTemplate, Resolved, STAND_INS } from "./render";
+import { RenderedPodTemplate, renderKanikoPodTemplate, Resolved, STAND_INS } from "./render";
 
 const COMPONENT = "KanikoPodTemplate";
 
@@ -147,12 +147,30 @@ function wiredArgs(args: KanikoPodTemplateArgs): Omit<KanikoPodTemplateArgs, "cr
     return localRegistry ? { ...plain, registry: localRegistry.pushHost, registryFlags: localRegistry.executorFlags } : plain;
 }
 
+/** Templates already checked: with every value known, their render (the precheck's is the template's). */
+const PRECHECKED = new WeakMap<KanikoPodTemplateArgs, { rendered?: RenderedPodTemplate }>();
+
+/** The arguments as the render takes them, the credentials reduced to name, key and namespace. */
+function resolvedArgs(args: KanikoPodTemplateArgs): Record<string, unknown> {
+    const { credentials } = args;
+    return {
+        ...wiredArgs(args),
+        credentialsSecretName: credentials ? credentials.secretName : args.credentialsSecretName,
+        credentialsDataKey: credentials ? credentials.dataKey : args.credentialsDataKey,
+        credentialsNamespace: credentials ? credentials.namespace : undefined,
+    };
+}
+
 /**
  * Checks what is known of the arguments now, as the constructor does before it registers anything
- * (and as `KanikoBuilder` does before it registers itself); the rest is checked when it resolves.
+ * (and as `KanikoBuilder` does before it registers itself): the render the component runs, with
+ * stand-ins for values not known yet (their own check waits until they resolve). With every value
+ * known, that render is the template's, and the constructor uses it. Each args object is checked once.
  */
-export function precheckKanikoPodTemplate(name: string, args: KanikoPodTemplateArgs): void {
-    withComponent(COMPONENT, name, () => {
+export function precheckKanikoPodTemplate(name: string, args: KanikoPodTemplateArgs): RenderedPodTemplate | undefined {
+    const done = PRECHECKED.get(args);
+    if (done) return done.rendered;
+    const rendered = withComponent(COMPONENT, name, () => {
         for (const field of ["registry", "insecureRegistry"] as const) {
             if (args.localRegistry !== undefined && args[field] !== undefined) {
                 throw new InvalidInputError(field, "is given together with localRegistry", "leave it out: the registry's address and flags come from localRegistry");
@@ -165,11 +183,20 @@ export function precheckKanikoPodTemplate(name: string, args: KanikoPodTemplateA
                 "give either credentials (a RegistryCredsSecret) or credentialsSecretName/credentialsDataKey",
             );
         }
-        const known = Object.fromEntries(
-            Object.entries(wiredArgs(args)).map(([key, value]) => [key, isKnownDeep(value) ? value : STAND_INS[key as keyof Resolved]]),
-        ) as Resolved;
-        renderKanikoPodTemplate(known);
+        const entries = Object.entries(resolvedArgs(args));
+        const allKnown = entries.every(([, value]) => isKnownDeep(value));
+        const known = Object.fromEntries(entries.map(([key, value]) => [key, isKnownDeep(value) ? value : STAND_INS[key as keyof Resolved]])) as Resolved;
+        const result = renderKanikoPodTemplate(known, { documents: allKnown });
+        return allKnown ? result : undefined;
     });
+    PRECHECKED.set(args, { rendered });
+    return rendered;
+}
+
+/** For KanikoBuilder: `args` (its children's outputs in place of the stand-ins it checked with) need no second check. */
+export function markKanikoPodTemplateChecked(args: KanikoPodTemplateArgs): KanikoPodTemplateArgs {
+    PRECHECKED.set(args, {});
+    return args;
 }
 
 /**
@@ -218,76 +245,56 @@ export class KanikoPodTemplate extends pulumi.ComponentResource {
     public readonly dockerDaemonJson: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: KanikoPodTemplateArgs = {}, opts?: pulumi.ComponentResourceOptions) {
-        precheckKanikoPodTemplate(name, args);
+        const prechecked = precheckKanikoPodTemplate(name, args);
         super(`kaniko-builder:index:${COMPONENT}`, name, {}, opts);
-        const { credentials } = args;
-        const rest = wiredArgs(args);
+        const parent = { parent: this };
 
-        const resolved: pulumi.Output<Resolved> = pulumi.output({
-            ...rest,
-            credentialsSecretName: credentials ? credentials.secretName : args.credentialsSecretName,
-            credentialsDataKey: credentials ? credentials.dataKey : args.credentialsDataKey,
-            credentialsNamespace: credentials ? credentials.namespace : undefined,
-        }) as pulumi.Output<Resolved>;
-        const rendered = resolved.apply((r) => withComponent(COMPONENT, name, () => renderKanikoPodTemplate(r)));
-        // A ConfigMap is readable by anyone who may read ConfigMaps: no secret may go into it.
-        const published = pulumi.all([rendered, pulumi.isSecret(resolved)]).apply(([t, secret]) => {
-            if (secret) {
+        // The render: the precheck's when every value was known, else once they resolve.
+        let rendered: Now<RenderedPodTemplate>;
+        if (prechecked) {
+            rendered = prechecked;
+        } else {
+            const resolved = pulumi.output(resolvedArgs(args)) as pulumi.Output<Resolved>;
+            // A ConfigMap is readable by anyone who may read ConfigMaps: no secret may go into it.
+            rendered = pulumi.all([resolved, pulumi.isSecret(resolved)]).apply(([r, secret]) =>
                 withComponent(COMPONENT, name, () => {
-                    throw new InvalidInputError(
-                        "args",
-                        "include a Pulumi secret, and the pod template is published in a ConfigMap, which is not secret",
-                        "keep secrets out of the template: put them in a Kubernetes Secret (registry logins in a RegistryCredsSecret)",
-                    );
-                });
-            }
-            return t;
-        });
+                    if (secret) {
+                        throw new InvalidInputError(
+                            "args",
+                            "include a Pulumi secret, and the pod template is published in a ConfigMap, which is not secret",
+                            "keep secrets out of the template: put them in a Kubernetes Secret (registry logins in a RegistryCredsSecret)",
+                        );
+                    }
+                    return renderKanikoPodTemplate(r);
+                }),
+            );
+        }
 
-        this.configMap = new k8s.core.v1.ConfigMap(
-            name,
-            {
-                metadata: {
-                    name: published.configMapName,
-                    namespace: published.jenkinsNamespace,
-                    labels: published.apply((t) => ({
-                        [t.sidecarLabel]: "true",
-                        "app.kubernetes.io/part-of": "kaniko-builder",
-                        "app.kubernetes.io/component": "jenkins-agent-pod-template",
-                    })),
-                },
-                data: published.apply((t) => ({
-                    [`${t.configMapName}-jcasc.yaml`]: t.jcascYaml,
-                    [`${t.configMapName}-pod.yaml.txt`]: t.podYaml,
-                })),
-            },
-            { parent: this },
-        );
-
-        // The controller's rights in the agents' namespace, where it is not the controller's own. The
-        // objects depend on resolved namespaces, so they are declared once those are known.
-        published.apply((t) => {
+        this.configMap = new k8s.core.v1.ConfigMap(name, k8sArgs(mapNow(rendered, (t) => t.configMap), ["metadata", "data"]), parent);
+        // The controller's rights in the agents' namespace, where it is not the controller's own.
+        // Declared at once when the namespaces are known, else once they resolve.
+        const declareRbac = (t: RenderedPodTemplate) => {
             for (const object of t.rbac) {
-                const kind = object.kind as "Role" | "RoleBinding";
-                const { apiVersion: _a, kind: _k, ...spec } = object;
-                if (kind === "Role") new k8s.rbac.v1.Role(`${name}-agents`, spec, { parent: this });
-                else new k8s.rbac.v1.RoleBinding(`${name}-agents`, spec as k8s.rbac.v1.RoleBindingArgs, { parent: this });
+                if (object.kind === "Role") new k8s.rbac.v1.Role(`${name}-agents`, k8sArgs(object, []), parent);
+                else new k8s.rbac.v1.RoleBinding(`${name}-agents`, k8sArgs(object, []), parent);
             }
             return t;
-        });
+        };
+        mapNow(rendered, declareRbac);
 
-        this.podYaml = rendered.podYaml;
-        this.sidecarLabel = rendered.sidecarLabel.apply((l) => `${l}=true`);
-        this.containerdHostsToml = rendered.apply((t) => t.nodeRegistryConfig?.containerdHostsToml);
-        this.containerdHostsTomlPath = rendered.apply((t) => t.nodeRegistryConfig?.containerdHostsTomlPath);
-        this.dockerDaemonJson = rendered.apply((t) => t.nodeRegistryConfig?.dockerDaemonJson);
-        this.jcascYaml = rendered.jcascYaml;
-        this.executorFlags = rendered.executorFlags;
-        this.jenkinsfileSnippet = rendered.jenkinsfileSnippet;
-        this.label = rendered.label;
-        this.templateName = rendered.templateName;
-        this.cloudName = rendered.cloudName;
-        this.namespace = rendered.namespace;
+        const out = asOutput(rendered);
+        this.podYaml = out.podYaml;
+        this.sidecarLabel = out.sidecarLabel.apply((l) => `${l}=true`);
+        this.containerdHostsToml = out.apply((t) => t.nodeRegistryConfig?.containerdHostsToml);
+        this.containerdHostsTomlPath = out.apply((t) => t.nodeRegistryConfig?.containerdHostsTomlPath);
+        this.dockerDaemonJson = out.apply((t) => t.nodeRegistryConfig?.dockerDaemonJson);
+        this.jcascYaml = out.jcascYaml;
+        this.executorFlags = out.executorFlags;
+        this.jenkinsfileSnippet = out.jenkinsfileSnippet;
+        this.label = out.label;
+        this.templateName = out.templateName;
+        this.cloudName = out.cloudName;
+        this.namespace = out.namespace;
         this.configMapName = this.configMap.metadata.name;
         this.configMapNamespace = this.configMap.metadata.namespace;
 

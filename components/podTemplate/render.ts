@@ -2,7 +2,7 @@
  * The pod template rendered from resolved arguments: every default, every check, and every object
  * the component registers. Pure.
  */
-import { containerdHostsToml, containerdHostsTomlPath, ContainerResources, toYaml } from "../common";
+import { containerdHostsToml, containerdHostsTomlPath, ContainerResources, partOf, toYaml } from "../common";
 import { InvalidInputError, quote, validateObjectName, validateRegistryHost } from "../validation";
 import { deriveExecutorFlags, parseRegistry } from "./flags";
 import { agentRbacObjects, buildJcasc, jenkinsChartFullname, jenkinsfileSnippet, validateTemplateNames } from "./jenkins";
@@ -88,14 +88,35 @@ export interface RenderedPodTemplate {
     nodeRegistryConfig?: NodeRegistryConfig;
     podYaml: string;
     jcascYaml: string;
+    /** The ConfigMap Jenkins loads (podTemplateConfigMap). */
+    configMap: Record<string, any>;
     executorFlags: string[];
     jenkinsfileSnippet: string;
 }
 
 const JCASC_HEADER = "# Jenkins Configuration as Code: a Kubernetes cloud with the Kaniko agent pod template.\n# Written by kaniko-builder (Pulumi); changes here are overwritten on the next pulumi up.\n";
 
-/** Renders the template from resolved arguments, checking every field. Pure. */
-export function renderKanikoPodTemplate(r: Resolved): RenderedPodTemplate {
+/** The data keys of the pod template's ConfigMap: the JCasC file (JCasC reads `*.yaml`) and the pod YAML (`.txt`, so JCasC leaves it alone). */
+export const POD_TEMPLATE_KEY_SUFFIXES = { jcasc: "-jcasc.yaml", pod: "-pod.yaml.txt" } as const;
+
+/** The ConfigMap the Jenkins chart's config-reload sidecar loads: labelled with its sidecar label, the JCasC file and the pod YAML. */
+export function podTemplateConfigMap(t: Pick<RenderedPodTemplate, "configMapName" | "jenkinsNamespace" | "sidecarLabel" | "jcascYaml" | "podYaml">): Record<string, any> {
+    return {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: t.configMapName, namespace: t.jenkinsNamespace, labels: { [t.sidecarLabel]: "true", ...partOf("jenkins-agent-pod-template") } },
+        data: { [`${t.configMapName}${POD_TEMPLATE_KEY_SUFFIXES.jcasc}`]: t.jcascYaml, [`${t.configMapName}${POD_TEMPLATE_KEY_SUFFIXES.pod}`]: t.podYaml },
+    };
+}
+
+/**
+ * Renders the template from resolved arguments, checking every field: every object the component
+ * registers (the ConfigMap, the Role and RoleBinding) and every output. Pure. With
+ * `documents: false` it checks the same and leaves the YAML documents empty (the precheck, when
+ * stand-ins replace what is not known yet).
+ */
+export function renderKanikoPodTemplate(r: Resolved, o: { documents?: boolean } = {}): RenderedPodTemplate {
+    const documents = o.documents ?? true;
     const namespace = r.namespace ?? "default";
     const templateName = r.templateName ?? "kaniko";
     const names = {
@@ -154,7 +175,7 @@ export function renderKanikoPodTemplate(r: Resolved): RenderedPodTemplate {
         registry: registry?.prefix,
         executorFlags,
     });
-    const podYaml = toYaml(pod);
+    const podYaml = documents ? toYaml(pod) : "";
     const jcasc = buildJcasc({
         cloudName: names.cloudName,
         namespace,
@@ -172,6 +193,7 @@ export function renderKanikoPodTemplate(r: Resolved): RenderedPodTemplate {
     if (!/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(imageName)) {
         throw new InvalidInputError("imageName", `${quote(imageName)} is not an image repository name`, "use lower-case letters, digits and '.', '_', '-' separated by '/'");
     }
+    const jcascYaml = documents ? JCASC_HEADER + toYaml(jcasc) : "";
     return {
         ...names,
         sidecarLabel,
@@ -179,7 +201,8 @@ export function renderKanikoPodTemplate(r: Resolved): RenderedPodTemplate {
         // A LocalInsecureRegistry brings its own (its pull host differs from its push host).
         nodeRegistryConfig: registry && r.insecureRegistry && r.registryFlags === undefined ? nodeRegistryConfig(registry.host) : undefined,
         podYaml,
-        jcascYaml: JCASC_HEADER + toYaml(jcasc),
+        jcascYaml,
+        configMap: podTemplateConfigMap({ configMapName: names.configMapName, jenkinsNamespace: names.jenkinsNamespace, sidecarLabel, jcascYaml, podYaml }),
         executorFlags,
         jenkinsfileSnippet: jenkinsfileSnippet({
             destination: registry ? `${registry.prefix}/${imageName}` : `docker.io/my-user/${imageName}`,

@@ -3,10 +3,19 @@ import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import { checksum, containerdHostsToml, ContainerResources } from "../common";
 import { RegistryLogin } from "../credentials/registryCredsSecret";
-import { isKnown, isKnownDeep } from "../inputs";
+import { asOutput, isKnown, isKnownDeep, k8sArgs, mapNow, Now } from "../inputs";
 import { InvalidInputError, quote, withComponent } from "../validation";
 import { DEFAULT_REALM, DEFAULT_RETENTION, deriveHttpSecret, htpasswdFile, REGISTRY_PATHS, REGISTRY_PORT, RegistryUserValue } from "./files";
-import { registryDeployment, registryGcCronJob, registryNetworkPolicy, registryObjectNames, registryPvc, registryService } from "./manifests";
+import {
+    localRegistryHostingConfigMap,
+    registryAuthSecret,
+    registryConfigMap,
+    registryDeployment,
+    registryGcCronJob,
+    registryNetworkPolicy,
+    registryPvc,
+    registryService,
+} from "./manifests";
 import { DEFAULT_REGISTRY_IMAGE, DockerPlan, DockerPlanInput, planClusterRegistry, planDockerRegistry, RegistryPlan, RegistryPlanInput, validateRegistryUsers } from "./plan";
 
 const COMPONENT = "LocalInsecureRegistry";
@@ -184,23 +193,35 @@ function valueArgs(args: LocalInsecureRegistryArgs): Record<string, unknown> {
     return values;
 }
 
+/** The plans of prechecks that knew every value (KanikoBuilder prechecks its children with the args it then gives them). */
+const PRECHECKED = new WeakMap<LocalInsecureRegistryArgs, { plan?: RegistryPlan | DockerPlan }>();
+
 /**
  * Checks what is known of the arguments now, as the constructor does before it registers anything
- * (and as `KanikoBuilder` does before it registers itself); the rest is checked when it resolves.
+ * (and as `KanikoBuilder` does before it registers itself), by running the plan the component runs:
+ * with every value known, that plan is the registry's, and the constructor uses it as it is; the
+ * rest is checked when it resolves. Each args object is checked once.
  */
-export function precheckLocalInsecureRegistry(name: string, args: LocalInsecureRegistryArgs): void {
+export function precheckLocalInsecureRegistry(name: string, args: LocalInsecureRegistryArgs): RegistryPlan | DockerPlan | undefined {
+    const done = PRECHECKED.get(args);
+    if (done) return done.plan;
     const mode = args.mode ?? "cluster";
     const auth = args.auth ?? true;
-    withComponent(COMPONENT, name, () => {
+    const plan = withComponent(COMPONENT, name, () => {
         checkMode(args, mode);
         for (const field of ["allowedNamespaces", "nodeCidrs"] as const) {
             if (args[field] !== undefined && !args.networkPolicy) {
                 throw new InvalidInputError(field, "is given without networkPolicy: true", "set networkPolicy: true, or leave it out");
             }
         }
-        planFor(mode, args, Object.fromEntries(Object.entries(valueArgs(args)).filter(([, v]) => isKnownDeep(v))));
+        const values = valueArgs(args);
+        const known = Object.fromEntries(Object.entries(values).filter(([, v]) => isKnownDeep(v)));
+        const checked = planFor(mode, args, known);
         validateRegistryUsers("users", knownUsers(args.users, auth), auth, true);
+        return Object.keys(known).length === Object.keys(values).length ? checked : undefined;
     });
+    PRECHECKED.set(args, { plan });
+    return plan;
 }
 
 /**
@@ -241,65 +262,56 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
     public readonly localRegistryHosting: pulumi.Output<string>;
 
     constructor(name: string, args: LocalInsecureRegistryArgs = {}, opts?: pulumi.ComponentResourceOptions) {
-        precheckLocalInsecureRegistry(name, args);
+        const prechecked = precheckLocalInsecureRegistry(name, args);
         const mode = args.mode ?? "cluster";
         const auth = args.auth ?? true;
-        const values = valueArgs(args);
         super(`kaniko-builder:index:${COMPONENT}`, name, {}, opts);
+        const parent = { parent: this };
 
-        const resolved = pulumi.output(values as Record<string, any>);
+        // The plan: the precheck's when every value was known (the usual case), else once they resolve.
+        const plan: Now<RegistryPlan | DockerPlan> =
+            prechecked ?? pulumi.output(valueArgs(args) as Record<string, any>).apply((v) => withComponent(COMPONENT, name, () => planFor(mode, args, v)));
         const users: pulumi.Output<RegistryUserValue[]> = pulumi
             .output(args.users ?? [])
             .apply((u) => withComponent(COMPONENT, name, () => validateRegistryUsers("users", u, auth)));
-        const publish = args.publishLocalRegistryHosting ?? true;
-
-        const plan = resolved.apply((v) => withComponent(COMPONENT, name, () => planFor(mode, args, v)));
-        // Hashed once per credential and run; secret, like everything derived from a password.
-        const htpasswd = pulumi.secret(pulumi.all([users, plan.identity]).apply(([u, id]) => (auth ? htpasswdFile(u, id) : "")));
-        // With auth off the users' passwords are used nowhere, so nothing is derived from them.
-        const httpSecret = pulumi.secret(pulumi.all([users, plan.identity]).apply(([u, id]) => deriveHttpSecret(id, auth ? u : [])));
+        // Hashed once per credential and run; secret, like everything derived from a password. With
+        // auth off the users' passwords are used nowhere, so nothing is derived from them.
+        const material = pulumi.secret(
+            pulumi.all([users, asOutput(plan)]).apply(([u, p]) => ({ htpasswd: auth ? htpasswdFile(u, p.identity) : "", httpSecret: deriveHttpSecret(p.identity, auth ? u : []) })),
+        );
 
         let hostsToml: pulumi.Output<string>;
         if (mode === "cluster") {
-            const clusterPlan = plan as pulumi.Output<RegistryPlan>;
-            const service = this.declareCluster(name, clusterPlan, htpasswd, httpSecret, auth, args.persistence ?? true, args.garbageCollectionSchedule !== undefined);
-            if (args.networkPolicy) {
-                const policy = clusterPlan.apply((p) => registryNetworkPolicy(p.input));
-                new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, { metadata: policy.metadata, spec: policy.spec }, { parent: this });
-            }
+            const clusterPlan = plan as Now<RegistryPlan>;
+            const service = this.declareCluster(name, clusterPlan, material, args);
             // Without a NodePort, nodes reach the registry at the Service's ClusterIP.
             hostsToml = pulumi
-                .all([clusterPlan, service.spec.clusterIP])
+                .all([asOutput(clusterPlan), service.spec.clusterIP])
                 .apply(([p, ip]) => containerdHostsToml(p.pushHost, p.input.nodePort !== undefined ? `localhost:${p.input.nodePort}` : `${ip}:${REGISTRY_PORT}`));
         } else {
-            const dockerPlan = plan as pulumi.Output<DockerPlan>;
-            this.declareDocker(name, dockerPlan, htpasswd, httpSecret, auth);
+            const dockerPlan = asOutput(plan as Now<DockerPlan>);
+            this.declareDocker(name, dockerPlan, material, auth);
             hostsToml = dockerPlan.containerdHostsToml;
         }
-        if (publish) {
-            new k8s.core.v1.ConfigMap(
-                `${name}-local-registry-hosting`,
-                {
-                    metadata: { name: "local-registry-hosting", namespace: "kube-public", labels: { "app.kubernetes.io/part-of": "kaniko-builder" } },
-                    data: { "localRegistryHosting.v1": plan.localRegistryHostingYaml },
-                },
-                { parent: this },
-            );
+        if (args.publishLocalRegistryHosting ?? true) {
+            const hosting = mapNow(plan, (p) => localRegistryHostingConfigMap(p.localRegistryHostingYaml));
+            new k8s.core.v1.ConfigMap(`${name}-local-registry-hosting`, k8sArgs(hosting, ["metadata", "data"]), parent);
         }
 
-        this.pushHost = plan.pushHost;
-        this.pullHost = plan.pullHost;
-        this.hostFromOutside = plan.apply((p): string | undefined => p.hostFromOutside);
-        this.executorFlags = plan.executorFlags;
-        this.configYaml = plan.configYaml;
-        this.containerdHostsTomlPath = plan.containerdHostsTomlPath;
+        const planned = asOutput(plan);
+        this.pushHost = planned.pushHost;
+        this.pullHost = planned.pullHost;
+        this.hostFromOutside = planned.apply((p): string | undefined => p.hostFromOutside);
+        this.executorFlags = planned.executorFlags;
+        this.configYaml = planned.configYaml;
+        this.containerdHostsTomlPath = planned.containerdHostsTomlPath;
         this.containerdHostsToml = hostsToml;
-        this.localRegistryHosting = plan.localRegistryHostingYaml;
+        this.localRegistryHosting = planned.localRegistryHostingYaml;
         this.logins = pulumi.secret(
             pulumi
-                .all([plan.pushHost, plan.pullHost, users])
-                .apply(([push, pull, u]): RegistryLogin[] =>
-                    u.length === 0 ? [] : [...new Set([push, pull])].map((server) => ({ server, username: u[0].username, password: u[0].password })),
+                .all([planned, users])
+                .apply(([p, u]): RegistryLogin[] =>
+                    u.length === 0 ? [] : [...new Set([p.pushHost, p.pullHost])].map((server) => ({ server, username: u[0].username, password: u[0].password })),
                 ),
         );
 
@@ -316,64 +328,38 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
         });
     }
 
-    private declareCluster(
-        name: string,
-        plan: pulumi.Output<RegistryPlan>,
-        htpasswd: pulumi.Output<string>,
-        httpSecret: pulumi.Output<string>,
-        auth: boolean,
-        persistence: boolean,
-        garbageCollection: boolean,
-    ): k8s.core.v1.Service {
-        const input = plan.input;
-        const objectNames = input.name.apply(registryObjectNames);
-        const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
-        const authSecret = new k8s.core.v1.Secret(
-            `${name}-auth`,
-            {
-                metadata: { name: objectNames.auth, namespace: input.namespace, labels: { "app.kubernetes.io/part-of": "kaniko-builder" } },
-                type: "Opaque",
-                data: pulumi.secret(
-                    pulumi
-                        .all([htpasswd, httpSecret])
-                        .apply(([h, s]): Record<string, string> => (auth ? { htpasswd: b64(h), "http-secret": b64(s) } : { "http-secret": b64(s) })),
-                ),
-            },
-            { parent: this },
-        );
-        const config = new k8s.core.v1.ConfigMap(
-            `${name}-config`,
-            {
-                metadata: { name: objectNames.config, namespace: input.namespace, labels: { "app.kubernetes.io/part-of": "kaniko-builder" } },
-                data: plan.apply((p) => p.configFiles),
-            },
-            { parent: this },
-        );
+    /** The in-cluster objects, from the plan (plain when it is known) and the password-derived material. */
+    private declareCluster(name: string, plan: Now<RegistryPlan>, material: pulumi.Output<{ htpasswd: string; httpSecret: string }>, args: LocalInsecureRegistryArgs): k8s.core.v1.Service {
+        const parent = { parent: this };
+        const secret = pulumi.all([asOutput(plan), material]).apply(([p, m]) => registryAuthSecret(p.input, m));
+        const authSecret = new k8s.core.v1.Secret(`${name}-auth`, { metadata: pulumi.unsecret(secret.metadata), type: "Opaque", data: pulumi.secret(secret.data) }, parent);
+        const config = new k8s.core.v1.ConfigMap(`${name}-config`, k8sArgs(mapNow(plan, (p) => registryConfigMap(p.input, p.configFiles)), ["metadata", "data"]), parent);
         const dependsOn: pulumi.Resource[] = [authSecret, config];
-        if (persistence) {
-            const pvc = plan.apply((p) => registryPvc(p.input));
-            dependsOn.push(new k8s.core.v1.PersistentVolumeClaim(`${name}-data`, { metadata: pvc.metadata, spec: pvc.spec }, { parent: this }));
+        if (args.persistence ?? true) {
+            dependsOn.push(new k8s.core.v1.PersistentVolumeClaim(`${name}-data`, k8sArgs(mapNow(plan, (p) => registryPvc(p.input)), ["metadata", "spec"]), parent));
         }
         // A digest that changes with the credentials, so that the pod restarts and reads them (the
         // registry reads htpasswd at start). It is left in plain text so that the Deployment's diff
         // stays readable in previews: testing a password guess against it costs a bcrypt run, as
         // against the htpasswd line itself, and it holds nothing that logs in.
-        const authChecksum = pulumi.unsecret(pulumi.all([htpasswd, httpSecret]).apply(([h, s]) => checksum(`${h}\0${s}`)));
-        const deployment = pulumi
-            .all([plan, authChecksum])
-            .apply(([p, authSum]) => registryDeployment(p.input, { config: checksum(JSON.stringify(p.configFiles)), auth: authSum }));
-        new k8s.apps.v1.Deployment(name, { metadata: deployment.metadata, spec: deployment.spec }, { parent: this, dependsOn });
-        const service = plan.apply((p) => registryService(p.input));
-        const svc = new k8s.core.v1.Service(name, { metadata: service.metadata, spec: service.spec }, { parent: this });
-        if (garbageCollection) {
-            const job = plan.apply((p) => registryGcCronJob({ ...p.input, garbageCollectionSchedule: p.input.garbageCollectionSchedule ?? "" }));
-            new k8s.batch.v1.CronJob(`${name}-gc`, { metadata: job.metadata, spec: job.spec }, { parent: this, dependsOn });
+        const authChecksum = pulumi.unsecret(material.apply((m) => checksum(`${m.htpasswd}\0${m.httpSecret}`)));
+        const deployment = pulumi.all([asOutput(plan), authChecksum]).apply(([p, sum]) => registryDeployment(p.input, { config: checksum(JSON.stringify(p.configFiles)), auth: sum }));
+        new k8s.apps.v1.Deployment(name, { metadata: mapNow(plan, (p) => registryDeployment(p.input, { config: "", auth: "" }).metadata), spec: deployment.spec }, { parent: this, dependsOn });
+        const service = new k8s.core.v1.Service(name, k8sArgs(mapNow(plan, (p) => registryService(p.input)), ["metadata", "spec"]), parent);
+        if (args.garbageCollectionSchedule !== undefined) {
+            const job = mapNow(plan, (p) => registryGcCronJob({ ...p.input, garbageCollectionSchedule: p.input.garbageCollectionSchedule ?? "" }));
+            new k8s.batch.v1.CronJob(`${name}-gc`, k8sArgs(job, ["metadata", "spec"]), { parent: this, dependsOn });
         }
-        return svc;
+        if (args.networkPolicy) {
+            new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, k8sArgs(mapNow(plan, (p) => registryNetworkPolicy(p.input)), ["metadata", "spec"]), parent);
+        }
+        return service;
     }
 
-    private declareDocker(name: string, plan: pulumi.Output<DockerPlan>, htpasswd: pulumi.Output<string>, httpSecret: pulumi.Output<string>, auth: boolean): void {
+    private declareDocker(name: string, plan: pulumi.Output<DockerPlan>, material: pulumi.Output<{ htpasswd: string; httpSecret: string }>, auth: boolean): void {
         const input = plan.input;
+        const htpasswd = pulumi.secret(material.htpasswd);
+        const httpSecret = pulumi.secret(material.httpSecret);
         const volume = new docker.Volume(`${name}-data`, { name: pulumi.interpolate`${input.containerName}-data` }, { parent: this });
         const image = new docker.RemoteImage(`${name}-image`, { name: input.image, keepLocally: true }, { parent: this });
         const uploads: pulumi.Input<docker.types.input.ContainerUpload>[] = [{ file: REGISTRY_PATHS.config, content: plan.configYaml }];

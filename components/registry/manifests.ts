@@ -2,6 +2,7 @@
  * The Kubernetes objects of an in-cluster registry: Deployment, Service, PersistentVolumeClaim,
  * maintenance CronJob and NetworkPolicy (the Docker Hub mirror builds its own from the same ones). Pure.
  */
+import { PART_OF } from "../common";
 import { maintenanceRequestScript, REGISTRY_PATHS, REGISTRY_PORT } from "./files";
 import { RegistryPlanInput } from "./plan";
 
@@ -9,7 +10,7 @@ import { RegistryPlanInput } from "./plan";
 export const REGISTRY_LABELS = (name: string, appName: string = "registry") => ({
     "app.kubernetes.io/name": appName,
     "app.kubernetes.io/instance": name,
-    "app.kubernetes.io/part-of": "kaniko-builder",
+    ...PART_OF,
 });
 
 const SELECTOR = (name: string, appName: string = "registry") => ({ "app.kubernetes.io/name": appName, "app.kubernetes.io/instance": name });
@@ -157,7 +158,7 @@ export function registryGcCronJob(p: RegistryPlanInput & { garbageCollectionSche
                 spec: {
                     backoffLimit: 2,
                     template: {
-                        metadata: { labels: { "app.kubernetes.io/name": "registry-gc", "app.kubernetes.io/instance": p.name, "app.kubernetes.io/part-of": "kaniko-builder" } },
+                        metadata: { labels: { "app.kubernetes.io/name": "registry-gc", "app.kubernetes.io/instance": p.name, ...PART_OF } },
                         spec: {
                             restartPolicy: "OnFailure",
                             automountServiceAccountToken: false,
@@ -208,5 +209,32 @@ export function registryNetworkPolicy(p: RegistryPlanInput): Record<string, any>
             policyTypes: ["Ingress"],
             ingress: [{ from, ports: [{ port: REGISTRY_PORT, protocol: "TCP" }] }],
         },
+    };
+}
+
+/** The registry's auth Secret: the htpasswd file (with auth on) and the http secret, base64-encoded. */
+export function registryAuthSecret(p: RegistryPlanInput, material: { htpasswd: string; httpSecret: string }): Record<string, any> {
+    const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+    return {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: registryObjectNames(p.name).auth, namespace: p.namespace, labels: { ...PART_OF } },
+        type: "Opaque",
+        data: p.auth ? { htpasswd: b64(material.htpasswd), "http-secret": b64(material.httpSecret) } : { "http-secret": b64(material.httpSecret) },
+    };
+}
+
+/** The registry's config ConfigMap (mounted at /etc/docker/registry): config.yml, its read-only twin, run.sh, maintain.sh. */
+export function registryConfigMap(p: RegistryPlanInput, files: Record<string, string>): Record<string, any> {
+    return { apiVersion: "v1", kind: "ConfigMap", metadata: { name: registryObjectNames(p.name).config, namespace: p.namespace, labels: { ...PART_OF } }, data: files };
+}
+
+/** KEP-1755's `kube-public/local-registry-hosting` ConfigMap, holding the `localRegistryHosting.v1` document. */
+export function localRegistryHostingConfigMap(document: string): Record<string, any> {
+    return {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "local-registry-hosting", namespace: "kube-public", labels: { ...PART_OF } },
+        data: { "localRegistryHosting.v1": document },
     };
 }
