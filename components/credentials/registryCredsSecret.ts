@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { isKnown } from "../inputs";
+import { partOf } from "../common";
+import { asOutput, isKnown, mapNow, Now } from "../inputs";
 import { InvalidInputError, quote, validateNamespace, validateObjectName, validateUsername, withComponent } from "../validation";
-import { buildDockerConfig, duplicateRegistryError, normalizeCredHelpers, normalizeRegistryServer, parseDockerConfigJson, validateEmail } from "./dockerConfig";
+import { buildDockerConfig, credentialsSecretData, duplicateRegistryError, normalizeCredHelpers, normalizeRegistryServer, parseDockerConfigJson, validateEmail } from "./dockerConfig";
 
 /** The Secret type kubelet accepts as an image pull secret; its data key is `.dockerconfigjson`. */
 export const SECRET_TYPE_DOCKER_CONFIG_JSON = "kubernetes.io/dockerconfigjson";
@@ -180,17 +181,15 @@ export class RegistryCredsSecret extends pulumi.ComponentResource {
         // No arguments are passed to super: they would be stored in the component's state, secrets included.
         super(`kaniko-builder:index:${COMPONENT}`, name, {}, opts);
 
-        const namespace = pulumi.output(args.namespace ?? DEFAULTS.namespace).apply((ns) =>
-            withComponent(COMPONENT, name, () => validateNamespace("namespace", ns)),
-        );
-        const secretName = pulumi.output(args.secretName ?? DEFAULTS.secretName).apply((n) =>
-            withComponent(COMPONENT, name, () => validateObjectName("secretName", n)),
-        );
-        this.secretType = pulumi.output(args.secretType ?? DEFAULTS.secretType).apply((t) => {
-            withComponent(COMPONENT, name, () => secretDataKey("secretType", t));
-            return t;
-        });
-        this.dataKey = this.secretType.apply((t) => secretDataKey("secretType", t));
+        // Name, namespace and type: plain values when known (the precheck checked them), else checked once they resolve.
+        const field = <T>(value: pulumi.Input<T>, check: (v: T) => unknown): Now<T> =>
+            isKnown(value) ? (value as T) : pulumi.output(value).apply((v) => (withComponent(COMPONENT, name, () => check(v as T)), v as T)) as unknown as pulumi.Output<T>;
+        const namespace = field(args.namespace ?? DEFAULTS.namespace, (ns) => validateNamespace("namespace", ns));
+        const secretName = field(args.secretName ?? DEFAULTS.secretName, (n) => validateObjectName("secretName", n));
+        const secretType = field(args.secretType ?? DEFAULTS.secretType, (t) => secretDataKey("secretType", t));
+        const dataKey = mapNow(secretType, (t) => secretDataKey("secretType", t));
+        this.secretType = asOutput(secretType);
+        this.dataKey = asOutput(dataKey);
         this.mountFileName = pulumi.output(MOUNT_FILE_NAME);
 
         const built = pulumi
@@ -209,20 +208,9 @@ export class RegistryCredsSecret extends pulumi.ComponentResource {
         this.secret = new k8s.core.v1.Secret(
             name,
             {
-                metadata: {
-                    name: secretName,
-                    namespace: namespace,
-                    labels: {
-                        "app.kubernetes.io/part-of": "kaniko-builder",
-                        "app.kubernetes.io/component": "registry-credentials",
-                    },
-                },
-                type: this.secretType,
-                data: pulumi.secret(
-                    pulumi.all([this.dataKey, built]).apply(([key, json]) => ({
-                        [key]: Buffer.from(json, "utf8").toString("base64"),
-                    })),
-                ),
+                metadata: { name: secretName, namespace, labels: partOf("registry-credentials") },
+                type: secretType,
+                data: pulumi.secret(pulumi.all([asOutput(dataKey), built]).apply(([key, json]) => credentialsSecretData(key, json))),
             },
             { parent: this },
         );
