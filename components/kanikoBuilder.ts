@@ -1,9 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
-import { KanikoPodTemplate, KanikoPodTemplateSettings, markKanikoPodTemplateChecked, precheckKanikoPodTemplate } from "./podTemplate/kanikoPodTemplate";
+import { KanikoPodTemplate, KanikoPodTemplateArgs, KanikoPodTemplateSettings, markKanikoPodTemplateChecked, precheckKanikoPodTemplate } from "./podTemplate/kanikoPodTemplate";
 import { LocalInsecureRegistry, LocalInsecureRegistryArgs, precheckLocalInsecureRegistry } from "./registry/localInsecureRegistry";
 import { DockerHubMirror, DockerHubMirrorArgs, precheckDockerHubMirror } from "./mirror/dockerHubMirror";
 import { MIRROR_DEFAULTS } from "./mirror/plan";
-import { markRegistryCredsSecretChecked, RegistryCredsSecret, RegistryLogin, precheckRegistryCredsSecret } from "./credentials/registryCredsSecret";
+import { CREDENTIALS_DEFAULTS, markRegistryCredsSecretChecked, RegistryCredsSecret, RegistryLogin, precheckRegistryCredsSecret, secretDataKey } from "./credentials/registryCredsSecret";
+import { isKnownDeep } from "./inputs";
 import { InvalidInputError, quote, withComponent } from "./validation";
 
 const COMPONENT = "KanikoBuilder";
@@ -116,20 +117,25 @@ export class KanikoBuilder extends pulumi.ComponentResource {
             credHelpers: args.credHelpers,
         };
         const mirrorArgs = args.dockerHubMirror && { ...args.dockerHubMirror, namespace: args.dockerHubMirror.namespace ?? args.namespace };
-        if (localArgs) precheckLocalInsecureRegistry(names.local, localArgs);
-        if (mirrorArgs) {
-            precheckDockerHubMirror(names.mirror, mirrorArgs);
-            if (localArgs) withComponent(COMPONENT, name, () => checkMirrorBesideRegistry(localArgs, mirrorArgs));
-        }
+        const localPlan = localArgs ? precheckLocalInsecureRegistry(names.local, localArgs) : undefined;
+        const mirrorPlan = mirrorArgs ? precheckDockerHubMirror(names.mirror, mirrorArgs) : undefined;
+        if (localArgs && mirrorArgs) withComponent(COMPONENT, name, () => checkMirrorBesideRegistry(localArgs, mirrorArgs));
         // With a local registry, its login is enough: "no credentials" cannot be decided yet.
         precheckRegistryCredsSecret(names.credentials, localArgs ? { ...credentialArgs, registries: args.registries ?? [] } : credentialArgs);
+        // What the template is wired to: the known values where they are known (the Secret's name,
+        // key and namespace as configured, the registries' planned addresses), so that the template
+        // is rendered once, now; the children's outputs where they are not.
         const unknown = pulumi.output(undefined as any);
-        precheckKanikoPodTemplate(names.template, {
+        const knownCredentials = knownCredentialsRef(credentialArgs);
+        const wiring = (children: { credentials?: RegistryCredsSecret; local?: LocalInsecureRegistry; mirror?: DockerHubMirror }): KanikoPodTemplateArgs => ({
             ...args.podTemplate,
-            namespace: args.namespace,
-            localRegistry: localArgs ? { pushHost: unknown, executorFlags: unknown } : undefined,
-            ...(mirrorArgs ? { registryMirror: unknown, insecureRegistryMirror: true } : {}),
+            namespace: knownCredentials?.namespace ?? children.credentials?.namespace ?? unknown,
+            credentials: knownCredentials ?? children.credentials ?? { secretName: unknown, dataKey: unknown },
+            localRegistry: !localArgs ? undefined : localPlan ? { pushHost: localPlan.pushHost, executorFlags: localPlan.executorFlags } : (children.local ?? { pushHost: unknown, executorFlags: unknown }),
+            ...(mirrorArgs ? { registryMirror: mirrorPlan?.host ?? children.mirror?.host ?? unknown, insecureRegistryMirror: true } : {}),
         });
+        const checkedTemplate = wiring({});
+        const rendered = precheckKanikoPodTemplate(names.template, checkedTemplate);
         super(`kaniko-builder:index:${COMPONENT}`, name, {}, opts);
         const parent = { parent: this };
 
@@ -145,17 +151,10 @@ export class KanikoBuilder extends pulumi.ComponentResource {
             }),
             parent,
         );
-        const podTemplate = new KanikoPodTemplate(
-            names.template,
-            markKanikoPodTemplateChecked({
-                ...args.podTemplate,
-                namespace: credentials.namespace,
-                credentials,
-                localRegistry: local,
-                ...(mirror ? { registryMirror: mirror.host, insecureRegistryMirror: true } : {}),
-            }),
-            parent,
-        );
+        // Every wired value known: the template checked above, rendered once. Otherwise the
+        // children's outputs take the stand-ins' places (checked with them already).
+        const templateArgs = isKnownDeep(checkedTemplate) ? checkedTemplate : markKanikoPodTemplateChecked(wiring({ credentials, local, mirror }));
+        const podTemplate = new KanikoPodTemplate(names.template, templateArgs, parent);
 
         this.secretName = credentials.secretName;
         this.dataKey = credentials.dataKey;
@@ -175,25 +174,28 @@ export class KanikoBuilder extends pulumi.ComponentResource {
         this.dockerHubMirrorHost = mirror ? mirror.host : pulumi.output(undefined);
         this.dockerHubMirrorContainerdHostsToml = mirror ? mirror.containerdHostsToml : pulumi.output(undefined);
         this.dockerHubMirrorContainerdHostsTomlPath = mirror ? mirror.containerdHostsTomlPath : pulumi.output(undefined);
+        // Registered as plain values where they are known (nothing to await), else as the outputs.
+        const known = <T>(value: T | undefined, output: pulumi.Output<T>): pulumi.Input<T> => (value !== undefined ? value : output);
+        const node = rendered?.nodeRegistryConfig;
         this.registerOutputs({
-            secretName: this.secretName,
-            dataKey: this.dataKey,
-            containerdHostsToml: this.containerdHostsToml,
-            containerdHostsTomlPath: this.containerdHostsTomlPath,
-            dockerDaemonJson: this.dockerDaemonJson,
-            podTemplateSidecarLabel: this.podTemplateSidecarLabel,
-            namespace: this.namespace,
+            secretName: known(knownCredentials?.secretName, this.secretName),
+            dataKey: known(knownCredentials?.dataKey, this.dataKey),
+            namespace: known(knownCredentials?.namespace, this.namespace),
             dockerConfigJson: this.dockerConfigJson,
-            podTemplateLabel: this.podTemplateLabel,
-            podTemplateConfigMap: this.podTemplateConfigMap,
-            executorFlags: this.executorFlags,
-            jenkinsfileSnippet: this.jenkinsfileSnippet,
-            podYaml: this.podYaml,
-            pushHost: this.pushHost,
-            pullHost: this.pullHost,
-            dockerHubMirrorHost: this.dockerHubMirrorHost,
-            dockerHubMirrorContainerdHostsToml: this.dockerHubMirrorContainerdHostsToml,
-            dockerHubMirrorContainerdHostsTomlPath: this.dockerHubMirrorContainerdHostsTomlPath,
+            podTemplateLabel: known(rendered?.label, this.podTemplateLabel),
+            podTemplateConfigMap: known(rendered && `${rendered.jenkinsNamespace}/${rendered.configMapName}`, this.podTemplateConfigMap),
+            podTemplateSidecarLabel: known(rendered && `${rendered.sidecarLabel}=true`, this.podTemplateSidecarLabel),
+            executorFlags: known(rendered?.executorFlags, this.executorFlags),
+            jenkinsfileSnippet: known(rendered?.jenkinsfileSnippet, this.jenkinsfileSnippet),
+            podYaml: known(rendered?.podYaml, this.podYaml),
+            containerdHostsToml: local || !rendered ? this.containerdHostsToml : node?.containerdHostsToml,
+            containerdHostsTomlPath: local ? known(localPlan?.containerdHostsTomlPath, this.containerdHostsTomlPath) : rendered ? node?.containerdHostsTomlPath : this.containerdHostsTomlPath,
+            dockerDaemonJson: rendered ? node?.dockerDaemonJson : this.dockerDaemonJson,
+            pushHost: local ? known(localPlan?.pushHost, this.pushHost) : args.podTemplate?.registry,
+            pullHost: local ? known(localPlan?.pullHost, this.pullHost) : undefined,
+            dockerHubMirrorHost: mirror ? known(mirrorPlan?.host, this.dockerHubMirrorHost) : undefined,
+            dockerHubMirrorContainerdHostsToml: mirror ? this.dockerHubMirrorContainerdHostsToml : undefined,
+            dockerHubMirrorContainerdHostsTomlPath: mirror ? known(mirrorPlan?.containerdHostsTomlPath, this.dockerHubMirrorContainerdHostsTomlPath) : undefined,
         });
     }
 }
@@ -218,4 +220,18 @@ function checkMirrorBesideRegistry(local: LocalInsecureRegistryArgs, mirror: Doc
     if (port !== undefined && port === known(local.nodePort)) {
         throw new InvalidInputError("dockerHubMirror.nodePort", `${port} is also the local registry's NodePort`, "give the mirror another NodePort, or none (nodes then reach it at its ClusterIP)");
     }
+}
+
+/**
+ * The credentials Secret's name, data key and namespace as configured (with the component's
+ * defaults), when all three are known now; the template needs no more of the Secret.
+ */
+function knownCredentialsRef(a: { namespace?: pulumi.Input<string>; secretName?: pulumi.Input<string>; secretType?: pulumi.Input<string> }): { secretName: string; dataKey: string; namespace: string } | undefined {
+    const values = {
+        namespace: a.namespace ?? CREDENTIALS_DEFAULTS.namespace,
+        secretName: a.secretName ?? CREDENTIALS_DEFAULTS.secretName,
+        secretType: a.secretType ?? CREDENTIALS_DEFAULTS.secretType,
+    };
+    if (!isKnownDeep(values)) return undefined;
+    return { secretName: values.secretName as string, dataKey: secretDataKey("secretType", values.secretType), namespace: values.namespace as string };
 }

@@ -232,6 +232,7 @@ describe("the mirror in KanikoBuilder", () => {
         expect(await valueOf(b.dockerHubMirrorHost)).toBeUndefined();
         expect(await valueOf(b.dockerHubMirrorContainerdHostsToml)).toBeUndefined();
         expect((await valueOf(b.executorFlags)).join(" ")).not.toContain("registry-mirror");
+        await settle(b.secretName, b.podTemplateConfigMap);
     });
 
     test.each([

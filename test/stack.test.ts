@@ -17,6 +17,7 @@ test("index.ts (what Pulumi.yaml runs) exports exactly the stack's outputs", asy
     const direct = runStack({ registryUsername: "u", registryPassword: "p" }, ["registryPassword"]);
     expect(Object.keys(fromIndex).sort()).toEqual(Object.keys(direct).sort());
     expect(await valueOf(fromIndex.podYaml)).toBe(await valueOf(direct.podYaml));
+    await settle(direct.secretName, direct.podTemplateConfigMap);
 });
 
 test("a login from config becomes the registrycreds Secret, with the stack outputs a user needs", async () => {

@@ -14,7 +14,8 @@ export const SECRET_TYPE_OPAQUE = "Opaque";
 /** The file name Kaniko reads credentials from, inside `/kaniko/.docker/`. */
 export const MOUNT_FILE_NAME = "config.json";
 
-const DEFAULTS = {
+/** The Secret's defaults. */
+export const CREDENTIALS_DEFAULTS = {
     namespace: "default",
     secretName: "registrycreds",
     secretType: SECRET_TYPE_DOCKER_CONFIG_JSON,
@@ -184,9 +185,9 @@ export class RegistryCredsSecret extends pulumi.ComponentResource {
         // Name, namespace and type: plain values when known (the precheck checked them), else checked once they resolve.
         const field = <T>(value: pulumi.Input<T>, check: (v: T) => unknown): Now<T> =>
             isKnown(value) ? (value as T) : pulumi.output(value).apply((v) => (withComponent(COMPONENT, name, () => check(v as T)), v as T)) as unknown as pulumi.Output<T>;
-        const namespace = field(args.namespace ?? DEFAULTS.namespace, (ns) => validateNamespace("namespace", ns));
-        const secretName = field(args.secretName ?? DEFAULTS.secretName, (n) => validateObjectName("secretName", n));
-        const secretType = field(args.secretType ?? DEFAULTS.secretType, (t) => secretDataKey("secretType", t));
+        const namespace = field(args.namespace ?? CREDENTIALS_DEFAULTS.namespace, (ns) => validateNamespace("namespace", ns));
+        const secretName = field(args.secretName ?? CREDENTIALS_DEFAULTS.secretName, (n) => validateObjectName("secretName", n));
+        const secretType = field(args.secretType ?? CREDENTIALS_DEFAULTS.secretType, (t) => secretDataKey("secretType", t));
         const dataKey = mapNow(secretType, (t) => secretDataKey("secretType", t));
         this.secretType = asOutput(secretType);
         this.dataKey = asOutput(dataKey);
@@ -218,12 +219,13 @@ export class RegistryCredsSecret extends pulumi.ComponentResource {
         this.secretName = this.secret.metadata.name;
         this.namespace = this.secret.metadata.namespace;
 
+        // Registered as plain values where they are known (nothing to await), else as the outputs.
         this.registerOutputs({
-            secretName: this.secretName,
-            namespace: this.namespace,
-            secretType: this.secretType,
-            dataKey: this.dataKey,
-            mountFileName: this.mountFileName,
+            secretName,
+            namespace,
+            secretType,
+            dataKey,
+            mountFileName: MOUNT_FILE_NAME,
             dockerConfigJson: this.dockerConfigJson,
         });
     }

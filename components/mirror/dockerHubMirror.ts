@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { isKnown, isKnownDeep } from "../inputs";
+import { asOutput, isKnown, isKnownDeep, k8sArgs, mapNow, Now, outputOf } from "../inputs";
 import { ContainerResources } from "../common";
 import { withComponent } from "../validation";
 import {
@@ -93,14 +93,23 @@ function valueArgs(args: DockerHubMirrorArgs): Record<string, unknown> {
  * (and as `KanikoBuilder` does before it registers itself): the same plan, with the defaults in
  * place of what is not known yet; the rest is checked when it resolves.
  */
-export function precheckDockerHubMirror(name: string, args: DockerHubMirrorArgs): void {
-    withComponent(COMPONENT, name, () => {
-        const known = Object.fromEntries(Object.entries(valueArgs(args)).filter(([, v]) => isKnownDeep(v)));
-        planDockerHubMirror(planInput(args, known));
+export function precheckDockerHubMirror(name: string, args: DockerHubMirrorArgs): MirrorPlan | undefined {
+    const done = PRECHECKED.get(args);
+    if (done) return done.plan;
+    const plan = withComponent(COMPONENT, name, () => {
+        const values = valueArgs(args);
+        const known = Object.fromEntries(Object.entries(values).filter(([, v]) => isKnownDeep(v)));
+        const checked = planDockerHubMirror(planInput(args, known));
         const standIn = (v: unknown) => (isKnown(v) ? v : "stand-in");
         validateUpstreamLogin(standIn(args.upstreamUsername), standIn(args.upstreamPassword), true);
+        return Object.keys(known).length === Object.keys(values).length ? checked : undefined;
     });
+    PRECHECKED.set(args, { plan });
+    return plan;
 }
+
+/** Mirrors already checked: with every value known, their plan (the precheck's is the mirror's). */
+const PRECHECKED = new WeakMap<DockerHubMirrorArgs, { plan?: MirrorPlan }>();
 
 /**
  * A pull-through cache of Docker Hub inside the cluster (the CNCF distribution registry with
@@ -129,46 +138,50 @@ export class DockerHubMirror extends pulumi.ComponentResource {
     public readonly containerdHostsTomlPath: pulumi.Output<string>;
 
     constructor(name: string, args: DockerHubMirrorArgs = {}, opts?: pulumi.ComponentResourceOptions) {
-        precheckDockerHubMirror(name, args);
+        const prechecked = precheckDockerHubMirror(name, args);
         super(`kaniko-builder:index:${COMPONENT}`, name, {}, opts);
         const parent = { parent: this };
         const check = <T>(fn: () => T) => withComponent(COMPONENT, name, fn);
 
-        const plan: pulumi.Output<MirrorPlan> = pulumi.output(valueArgs(args) as Record<string, any>).apply((v) => check(() => planDockerHubMirror(planInput(args, v))));
+        // The plan: the precheck's when every value was known (plain objects, nothing to await), else once they resolve.
+        const plan: Now<MirrorPlan> =
+            prechecked ?? pulumi.output(valueArgs(args) as Record<string, any>).apply((v) => check(() => planDockerHubMirror(planInput(args, v))));
+        const planned = asOutput(plan);
         const login: pulumi.Output<UpstreamLogin | undefined> = pulumi
             .all([args.upstreamUsername, args.upstreamPassword])
             .apply(([u, p]) => check(() => validateUpstreamLogin(u, p)));
-        const wrap = <T>(object: pulumi.Output<Record<string, any>>, create: (inputs: any) => T): T => create({ metadata: object.metadata, spec: object.spec });
+        const object = (pick: (p: MirrorPlan) => Record<string, any>, fields: string[]) => k8sArgs(mapNow(plan, pick), fields);
 
         const dependsOn: pulumi.Resource[] = [];
-        dependsOn.push(new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: plan.objects.configMap.metadata, data: plan.objects.configMap.data }, parent));
+        dependsOn.push(new k8s.core.v1.ConfigMap(`${name}-config`, object((p) => p.objects.configMap, ["metadata", "data"]), parent));
         if (planInput(args, {}).upstreamLogin) {
-            const secret = pulumi.secret(pulumi.all([plan, login]).apply(([p, l]) => mirrorUpstreamSecret(p, l!)));
+            const secret = pulumi.secret(pulumi.all([planned, login]).apply(([p, l]) => mirrorUpstreamSecret(p, l!)));
             dependsOn.push(new k8s.core.v1.Secret(`${name}-upstream`, { metadata: pulumi.unsecret(secret.metadata), type: "Opaque", data: secret.data }, parent));
         }
         if (args.persistence ?? MIRROR_DEFAULTS.persistence) {
-            dependsOn.push(wrap(plan.apply((p) => p.objects.persistentVolumeClaim!), (i) => new k8s.core.v1.PersistentVolumeClaim(`${name}-data`, i, parent)));
+            dependsOn.push(new k8s.core.v1.PersistentVolumeClaim(`${name}-data`, object((p) => p.objects.persistentVolumeClaim!, ["metadata", "spec"]), parent));
         }
         // Rolls the pod when the login changes (it is read at start); plain text, bcrypt-based.
-        const loginChecksum = pulumi.unsecret(pulumi.all([plan, login]).apply(([p, l]) => upstreamLoginChecksum(p, l)));
-        const deployment = pulumi.all([plan, loginChecksum]).apply(([p, sum]) => mirrorDeployment(p, sum));
-        wrap(deployment, (i) => new k8s.apps.v1.Deployment(name, i, { parent: this, dependsOn }));
-        const service = wrap(plan.objects.service, (i) => new k8s.core.v1.Service(name, i, parent));
+        const loginChecksum = pulumi.unsecret(pulumi.all([planned, login]).apply(([p, l]) => upstreamLoginChecksum(p, l)));
+        const deployment = pulumi.all([planned, loginChecksum]).apply(([p, sum]) => mirrorDeployment(p, sum));
+        new k8s.apps.v1.Deployment(name, k8sArgs(deployment, ["metadata", "spec"]), { parent: this, dependsOn });
+        const service = new k8s.core.v1.Service(name, object((p) => p.objects.service, ["metadata", "spec"]), parent);
         if (args.networkPolicy) {
-            wrap(plan.apply((p) => p.objects.networkPolicy!), (i) => new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, i, parent));
+            new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, object((p) => p.objects.networkPolicy!, ["metadata", "spec"]), parent);
         }
 
-        this.host = plan.host;
-        this.executorFlags = plan.executorFlags;
-        this.configYaml = plan.configYaml;
-        this.containerdHostsTomlPath = plan.containerdHostsTomlPath;
-        this.containerdHostsToml = pulumi.all([plan, service.spec.clusterIP]).apply(([p, ip]) => mirrorHostsToml(mirrorNodeAddress(p, ip)));
+        this.host = outputOf(plan, "host");
+        this.executorFlags = outputOf(plan, "executorFlags");
+        this.configYaml = outputOf(plan, "configYaml");
+        this.containerdHostsTomlPath = outputOf(plan, "containerdHostsTomlPath");
+        this.containerdHostsToml = pulumi.all([planned, service.spec.clusterIP]).apply(([p, ip]) => mirrorHostsToml(mirrorNodeAddress(p, ip)));
+        // Registered as plain values where they are known (nothing to await), else as the outputs.
         this.registerOutputs({
-            host: this.host,
-            executorFlags: this.executorFlags,
-            configYaml: this.configYaml,
+            host: mapNow(plan, (p) => p.host),
+            executorFlags: mapNow(plan, (p) => p.executorFlags),
+            configYaml: mapNow(plan, (p) => p.configYaml),
             containerdHostsToml: this.containerdHostsToml,
-            containerdHostsTomlPath: this.containerdHostsTomlPath,
+            containerdHostsTomlPath: mapNow(plan, (p) => p.containerdHostsTomlPath),
         });
     }
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { ContainerResources } from "../common";
-import { asOutput, isKnownDeep, k8sArgs, mapNow, Now } from "../inputs";
+import { asOutput, isKnownDeep, k8sArgs, mapNow, Now, outputOf } from "../inputs";
 import { InvalidInputError, withComponent } from "../validation";
 import { EnvVar } from "./pod";
 import { RenderedPodTemplate, renderKanikoPodTemplate, Resolved, STAND_INS } from "./render";
@@ -282,37 +282,40 @@ export class KanikoPodTemplate extends pulumi.ComponentResource {
         };
         mapNow(rendered, declareRbac);
 
-        const out = asOutput(rendered);
-        this.podYaml = out.podYaml;
-        this.sidecarLabel = out.sidecarLabel.apply((l) => `${l}=true`);
-        this.containerdHostsToml = out.apply((t) => t.nodeRegistryConfig?.containerdHostsToml);
-        this.containerdHostsTomlPath = out.apply((t) => t.nodeRegistryConfig?.containerdHostsTomlPath);
-        this.dockerDaemonJson = out.apply((t) => t.nodeRegistryConfig?.dockerDaemonJson);
-        this.jcascYaml = out.jcascYaml;
-        this.executorFlags = out.executorFlags;
-        this.jenkinsfileSnippet = out.jenkinsfileSnippet;
-        this.label = out.label;
-        this.templateName = out.templateName;
-        this.cloudName = out.cloudName;
-        this.namespace = out.namespace;
+        const field = <K extends keyof RenderedPodTemplate>(key: K) => outputOf(rendered, key);
+        const node = mapNow(rendered, (t) => t.nodeRegistryConfig);
+        this.podYaml = field("podYaml");
+        this.sidecarLabel = asOutput(mapNow(rendered, (t) => `${t.sidecarLabel}=true`));
+        this.containerdHostsToml = asOutput(mapNow(node, (n) => n?.containerdHostsToml));
+        this.containerdHostsTomlPath = asOutput(mapNow(node, (n) => n?.containerdHostsTomlPath));
+        this.dockerDaemonJson = asOutput(mapNow(node, (n) => n?.dockerDaemonJson));
+        this.jcascYaml = field("jcascYaml");
+        this.executorFlags = field("executorFlags");
+        this.jenkinsfileSnippet = field("jenkinsfileSnippet");
+        this.label = field("label");
+        this.templateName = field("templateName");
+        this.cloudName = field("cloudName");
+        this.namespace = field("namespace");
         this.configMapName = this.configMap.metadata.name;
         this.configMapNamespace = this.configMap.metadata.namespace;
 
+        // Registered as plain values where they are known (nothing to await), else as the outputs.
+        const now = <K extends keyof RenderedPodTemplate>(key: K) => mapNow(rendered, (t) => t[key]);
         this.registerOutputs({
-            podYaml: this.podYaml,
-            jcascYaml: this.jcascYaml,
-            executorFlags: this.executorFlags,
-            jenkinsfileSnippet: this.jenkinsfileSnippet,
-            label: this.label,
-            templateName: this.templateName,
-            cloudName: this.cloudName,
-            namespace: this.namespace,
-            configMapName: this.configMapName,
-            configMapNamespace: this.configMapNamespace,
-            sidecarLabel: this.sidecarLabel,
-            containerdHostsToml: this.containerdHostsToml,
-            containerdHostsTomlPath: this.containerdHostsTomlPath,
-            dockerDaemonJson: this.dockerDaemonJson,
+            podYaml: now("podYaml"),
+            jcascYaml: now("jcascYaml"),
+            executorFlags: now("executorFlags"),
+            jenkinsfileSnippet: now("jenkinsfileSnippet"),
+            label: now("label"),
+            templateName: now("templateName"),
+            cloudName: now("cloudName"),
+            namespace: now("namespace"),
+            configMapName: now("configMapName"),
+            configMapNamespace: now("jenkinsNamespace"),
+            sidecarLabel: mapNow(rendered, (t) => `${t.sidecarLabel}=true`),
+            containerdHostsToml: mapNow(node, (n) => n?.containerdHostsToml),
+            containerdHostsTomlPath: mapNow(node, (n) => n?.containerdHostsTomlPath),
+            dockerDaemonJson: mapNow(node, (n) => n?.dockerDaemonJson),
         });
     }
 }

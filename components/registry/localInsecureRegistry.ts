@@ -3,7 +3,7 @@ import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import { checksum, containerdHostsToml, ContainerResources } from "../common";
 import { RegistryLogin } from "../credentials/registryCredsSecret";
-import { asOutput, isKnown, isKnownDeep, k8sArgs, mapNow, Now } from "../inputs";
+import { asOutput, isKnown, isKnownDeep, k8sArgs, mapNow, Now, outputOf } from "../inputs";
 import { InvalidInputError, quote, withComponent } from "../validation";
 import { DEFAULT_REALM, DEFAULT_RETENTION, deriveHttpSecret, htpasswdFile, REGISTRY_PATHS, REGISTRY_PORT, RegistryUserValue } from "./files";
 import {
@@ -298,15 +298,16 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
             new k8s.core.v1.ConfigMap(`${name}-local-registry-hosting`, k8sArgs(hosting, ["metadata", "data"]), parent);
         }
 
-        const planned = asOutput(plan);
-        this.pushHost = planned.pushHost;
-        this.pullHost = planned.pullHost;
-        this.hostFromOutside = planned.apply((p): string | undefined => p.hostFromOutside);
-        this.executorFlags = planned.executorFlags;
-        this.configYaml = planned.configYaml;
-        this.containerdHostsTomlPath = planned.containerdHostsTomlPath;
+        const field = <K extends keyof (RegistryPlan | DockerPlan)>(key: K) => outputOf(plan, key);
+        this.pushHost = field("pushHost");
+        this.pullHost = field("pullHost");
+        this.hostFromOutside = field("hostFromOutside");
+        this.executorFlags = field("executorFlags");
+        this.configYaml = field("configYaml");
+        this.containerdHostsTomlPath = field("containerdHostsTomlPath");
         this.containerdHostsToml = hostsToml;
-        this.localRegistryHosting = planned.localRegistryHostingYaml;
+        this.localRegistryHosting = field("localRegistryHostingYaml");
+        const planned = asOutput(plan);
         this.logins = pulumi.secret(
             pulumi
                 .all([planned, users])
@@ -315,16 +316,18 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
                 ),
         );
 
+        // Registered as plain values where they are known (nothing to await), else as the outputs.
+        const now = <K extends keyof (RegistryPlan | DockerPlan)>(key: K) => mapNow(plan, (p) => p[key]);
         this.registerOutputs({
-            pushHost: this.pushHost,
-            pullHost: this.pullHost,
-            hostFromOutside: this.hostFromOutside,
-            executorFlags: this.executorFlags,
+            pushHost: now("pushHost"),
+            pullHost: now("pullHost"),
+            hostFromOutside: now("hostFromOutside"),
+            executorFlags: now("executorFlags"),
             logins: this.logins,
-            configYaml: this.configYaml,
-            containerdHostsTomlPath: this.containerdHostsTomlPath,
+            configYaml: now("configYaml"),
+            containerdHostsTomlPath: now("containerdHostsTomlPath"),
             containerdHostsToml: this.containerdHostsToml,
-            localRegistryHosting: this.localRegistryHosting,
+            localRegistryHosting: now("localRegistryHostingYaml"),
         });
     }
 
