@@ -34,7 +34,7 @@ import { machineLine, writeResultsSection } from "./results";
 const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
 
 const ROOT = path.resolve(__dirname, "..", "..");
-const REPS = Number(process.env.BENCH_REPS ?? 40);
+const REPS = Number(process.env.BENCH_REPS ?? 100);
 const WARMUP = 5;
 const SCALES = [1, 10, 100, 500];
 

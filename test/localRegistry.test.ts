@@ -297,3 +297,30 @@ describe("the registry's Kubernetes objects", () => {
         });
     });
 });
+
+describe("registryConfigYaml writes what the YAML library writes for registryConfig", () => {
+    const { registryConfig, registryConfigYaml } = require("../components/registry/files");
+    const { stringify } = require("yaml");
+    const fc = require("fast-check");
+
+    test.each([
+        { auth: true, realm: "kaniko-builder registry", deleteEnabled: true },
+        { auth: true, realm: "kaniko-builder registry", deleteEnabled: true, readOnly: true },
+        { auth: false, realm: "x", deleteEnabled: false, proxyRemoteUrl: "https://registry-1.docker.io" },
+        { auth: false, realm: "x", deleteEnabled: false, readOnly: true },
+        { auth: true, realm: "true", deleteEnabled: true },
+        { auth: true, realm: "a: b #c", deleteEnabled: true, proxyRemoteUrl: "http://127.0.0.1:5000" },
+    ])("%j", (o) => {
+        expect(registryConfigYaml(o)).toBe(stringify(registryConfig(o), { lineWidth: 0 }));
+    });
+
+    test("for any realm, URL and switches", () => {
+        fc.assert(
+            fc.property(fc.string({ minLength: 1 }).filter((r: string) => !/["\\\x00-\x1f\x7f]/.test(r)), fc.boolean(), fc.boolean(), fc.boolean(), fc.option(fc.webUrl()), (realm: string, auth: boolean, deleteEnabled: boolean, readOnly: boolean, url: string | null) => {
+                const o = { auth, realm, deleteEnabled, readOnly, ...(url === null ? {} : { proxyRemoteUrl: url }) };
+                expect(registryConfigYaml(o)).toBe(stringify(registryConfig(o), { lineWidth: 0 }));
+            }),
+            { numRuns: 300 },
+        );
+    });
+});

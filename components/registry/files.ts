@@ -104,11 +104,8 @@ export interface RegistryConfigOptions {
     proxyRemoteUrl?: string;
 }
 
-/**
- * The registry's config.yml: storage under /var/lib/registry, deletes enabled, `http.addr :5000`,
- * htpasswd auth, and the storage health check. `http.secret` is left to REGISTRY_HTTP_SECRET.
- */
-export function registryConfigYaml(o: RegistryConfigOptions): string {
+/** The registry's config.yml as an object (registryConfigYaml writes it). */
+export function registryConfig(o: RegistryConfigOptions): Record<string, unknown> {
     const config: Record<string, unknown> = {
         version: 0.1,
         log: { level: "info", fields: { service: "registry" } },
@@ -127,7 +124,47 @@ export function registryConfigYaml(o: RegistryConfigOptions): string {
         config.proxy = { remoteurl: o.proxyRemoteUrl };
     }
     config.health = { storagedriver: { enabled: true, interval: "10s", threshold: 3 } };
-    return stringify(config, { lineWidth: 0 });
+    return config;
+}
+
+/** A scalar as the YAML library writes it (quoted only where YAML needs it). */
+const scalar = (value: string) => stringify(value, { lineWidth: 0 }).trimEnd();
+
+/**
+ * The registry's config.yml: storage under /var/lib/registry, deletes enabled, `http.addr :5000`,
+ * htpasswd auth, and the storage health check. `http.secret` is left to REGISTRY_HTTP_SECRET.
+ * Written line by line, the text the YAML library writes for registryConfig (a test keeps them
+ * equal): the document has a fixed shape, and every program run writes two or three of them.
+ */
+export function registryConfigYaml(o: RegistryConfigOptions): string {
+    return [
+        "version: 0.1",
+        "log:",
+        "  level: info",
+        "  fields:",
+        "    service: registry",
+        "storage:",
+        "  filesystem:",
+        `    rootdirectory: ${REGISTRY_PATHS.data}`,
+        "  delete:",
+        `    enabled: ${o.deleteEnabled}`,
+        "  cache:",
+        "    blobdescriptor: inmemory",
+        ...(o.readOnly ? ["  maintenance:", "    readonly:", "      enabled: true"] : []),
+        "http:",
+        `  addr: :${REGISTRY_PORT}`,
+        "  headers:",
+        "    X-Content-Type-Options:",
+        "      - nosniff",
+        ...(o.auth ? ["auth:", "  htpasswd:", `    realm: ${scalar(o.realm)}`, `    path: ${REGISTRY_PATHS.htpasswd}`] : []),
+        ...(o.proxyRemoteUrl !== undefined ? ["proxy:", `  remoteurl: ${scalar(o.proxyRemoteUrl)}`] : []),
+        "health:",
+        "  storagedriver:",
+        "    enabled: true",
+        "    interval: 10s",
+        "    threshold: 3",
+        "",
+    ].join("\n");
 }
 
 /** The KEP-1755 document stored under `localRegistryHosting.v1` in kube-public/local-registry-hosting. */
