@@ -45,11 +45,11 @@ export interface KanikoBuilderArgs {
 
 /**
  * Everything a cluster needs for Jenkins to build images with Kaniko, in one line: a
- * `RegistryCredsSecret`, a `KanikoPodTemplate` that mounts it, and optionally a
- * `LocalInsecureRegistry` whose login joins the Secret and whose address and flags the
- * template uses. Built from the three public components only, with their outputs passed on (the
- * children are not properties, so that the component's schema holds only values other Pulumi
- * languages can read).
+ * `RegistryCredsSecret`, a `KanikoPodTemplate` that mounts it, optionally a `LocalInsecureRegistry`
+ * whose login joins the Secret and whose address and flags the template uses, and optionally a
+ * `DockerHubMirror` the template pulls Docker Hub images through. Built from the public components
+ * only, with their outputs passed on (the children are not properties, so that the component's
+ * schema holds only values other Pulumi languages can read).
  */
 export class KanikoBuilder extends pulumi.ComponentResource {
     /** The credentials Secret's name. */

@@ -1,11 +1,8 @@
 /**
- * The README's table of the cluster-init stack's config keys, generated from Pulumi.yaml (and the
- * keys Pulumi.yaml cannot declare, stackConfig.ts), so that the two never disagree.
- *
- *   npm run docs      # rewrites the table in README.md
+ * The table of the cluster-init stack's config keys in docs/configuration.md, generated from
+ * Pulumi.yaml (and the keys Pulumi.yaml cannot declare, stackConfig.ts), so that the two never
+ * disagree. `npm run docs` (render/docs.ts) rewrites it.
  */
-import * as fs from "fs";
-import * as path from "path";
 import { parse } from "yaml";
 import { UNDECLARED_CONFIG_KEYS } from "../stackConfig";
 
@@ -30,17 +27,10 @@ export function stackConfigTable(pulumiYaml: string): string {
     return ["| Config key | Type | Default | Meaning |", "| --- | --- | --- | --- |", ...rows, ...undeclared].join("\n");
 }
 
-/** README.md with its table replaced by the generated one. */
+/** A page with its table replaced by the generated one. */
 export function withConfigTable(readme: string, pulumiYaml: string): string {
     const start = readme.indexOf(BEGIN);
     const end = readme.indexOf(END);
-    if (start < 0 || end < start) throw new Error(`README.md has no config table markers (${BEGIN} ... ${END})`);
+    if (start < 0 || end < start) throw new Error(`the page has no config table markers (${BEGIN} ... ${END})`);
     return `${readme.slice(0, start)}${BEGIN}\n${stackConfigTable(pulumiYaml)}\n${readme.slice(end)}`;
-}
-
-if (require.main === module) {
-    const root = path.resolve(__dirname, "..", "..");
-    const readme = path.join(root, "README.md");
-    fs.writeFileSync(readme, withConfigTable(fs.readFileSync(readme, "utf8"), fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")));
-    console.log("README.md: config table written from Pulumi.yaml");
 }

@@ -120,8 +120,36 @@ describe("namespacesNeeded (rendered/namespaces.yaml)", () => {
     });
 });
 
-test("README.md's config table is the one generated from Pulumi.yaml (npm run docs)", () => {
+test("docs/configuration.md's config table is the one generated from Pulumi.yaml (npm run docs)", () => {
+    const page = fs.readFileSync(path.join(ROOT, "docs", "configuration.md"), "utf8");
+    expect(withConfigTable(page, fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"))).toBe(page);
+    expect(page).toContain("| `localRegistryKeepTags` | integer | `10` |");
+});
+
+test("the generated docs are current: docs/components.md from the component schema, the config table from Pulumi.yaml (npm run docs)", async () => {
+    const { generatedDocs } = await import("../render/docs");
+    for (const file of await generatedDocs()) {
+        expect([file.path, fs.readFileSync(path.join(ROOT, file.path), "utf8")]).toEqual([file.path, file.content]);
+    }
+}, 60_000);
+
+test("docs/components.md documents every component's every argument and output", async () => {
+    const text = fs.readFileSync(path.join(ROOT, "docs", "components.md"), "utf8");
+    for (const name of ["KanikoBuilder", "RegistryCredsSecret", "KanikoPodTemplate", "LocalInsecureRegistry", "DockerHubMirror"]) expect(text).toContain(`## ${name}`);
+    for (const row of ["| `dockerHubMirror` | DockerHubMirrorArgs |", "| `registryMirror` | string |", "| `upstreamPassword` | string |", "| `logins` |"]) expect(text).toContain(row);
+});
+
+test("README.md is a front page: under 12 KB, with the diagram and a link to every page in docs/", () => {
     const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-    expect(withConfigTable(readme, fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"))).toBe(readme);
-    expect(readme).toContain("| `localRegistryKeepTags` | integer | `10` |");
+    expect(Buffer.byteLength(readme)).toBeLessThan(12 * 1024);
+    expect(readme).toContain("```mermaid");
+    for (const page of fs.readdirSync(path.join(ROOT, "docs"))) expect(readme).toContain(`(docs/${page})`);
+    // Every relative link of README and docs/ leads to a file that exists.
+    for (const file of ["README.md", ...fs.readdirSync(path.join(ROOT, "docs")).map((p) => `docs/${p}`)]) {
+        const dir = path.dirname(path.join(ROOT, file));
+        for (const [, target] of fs.readFileSync(path.join(ROOT, file), "utf8").matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+            if (/^[a-z]+:/.test(target)) continue;
+            expect([file, target, fs.existsSync(path.resolve(dir, target))]).toEqual([file, target, true]);
+        }
+    }
 });

@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
+import { componentSchema } from "../render/docs";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -56,11 +57,8 @@ const EXPECTED: Record<string, { inputs: string[]; outputs: string[] }> = {
 let schema: any;
 
 beforeAll(async () => {
-    // As @pulumi/pulumi's cmd/run-plugin does for a PulumiPlugin.yaml package with runtime nodejs.
-    const { ComponentProvider, getPulumiComponents } = await import("@pulumi/pulumi/provider/experimental");
-    const entry = require(path.join(ROOT, JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).main));
-    const provider = new ComponentProvider({ components: getPulumiComponents(entry), dirname: ROOT, name: "kaniko-builder" });
-    schema = JSON.parse(await provider.getSchema());
+    // As @pulumi/pulumi's cmd/run-plugin does for a PulumiPlugin.yaml package with runtime nodejs (render/docs.ts, which writes docs/components.md from it).
+    schema = await componentSchema();
 }, 60_000);
 
 test("PulumiPlugin.yaml makes the package a Node.js plugin", () => {

@@ -1,6 +1,6 @@
 /**
- * The README's cluster check for CI ("Reviewing changes in CI"), run as written against the cluster:
- * the block is taken from README.md; only its output path is moved into this test's directory and
+ * The cluster check for CI (docs/render.md) ("Reviewing changes in CI"), run as written against the cluster:
+ * the block is taken from docs/render.md; only its output path is moved into this test's directory and
  * its `$config` is a config file of this test's namespaces.
  */
 import { spawnSync } from "child_process";
@@ -12,15 +12,15 @@ import { ROOT, kubectlOk, ownNamespaces, tempDir, yamlObjects } from "./kube";
 const work = tempDir("kb-cluster-recipe-");
 const [agents, jenkins] = ownNamespaces("recipe-agents", "recipe-jenkins");
 
-/** The shell block that follows the `<!-- recipe: cluster-check` marker in README.md. */
+/** The shell block that follows the `<!-- recipe: cluster-check` marker in docs/render.md. */
 function recipe(): string {
-    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const readme = fs.readFileSync(path.join(ROOT, "docs", "render.md"), "utf8");
     const match = /<!-- recipe: cluster-check[^\n]*\n```sh\n([\s\S]*?)```/.exec(readme);
-    if (!match) throw new Error("README.md has no cluster-check recipe block");
+    if (!match) throw new Error("docs/render.md has no cluster-check recipe block");
     return match[1];
 }
 
-test("the README's recipe: namespaces, a server-side dry run of the redacted render, and a diff, on a bare cluster", () => {
+test("the CI recipe (docs/render.md): namespaces, a server-side dry run of the redacted render, and a diff, on a bare cluster", () => {
     const sample = yamlObjects(fs.readFileSync(path.join(ROOT, "render", "sample-config.yaml"), "utf8"))[0];
     const config = path.join(work.path, "config.yaml");
     fs.writeFileSync(config, stringify({ ...sample, namespace: agents, jenkinsNamespace: jenkins, localRegistryNodePort: 30551 }));
