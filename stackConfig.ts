@@ -4,6 +4,8 @@
  * undeclared ones below, and the README's table is generated from both.
  */
 
+import { byText } from "./components/common";
+
 /** What an undeclared key holds. */
 export interface UndeclaredKey {
     kind: "secret" | "object";
@@ -61,7 +63,7 @@ function distance(a: string, b: string): number {
 
 /** The known key nearest to `key`, if one is near enough to be what was meant. */
 export function nearestKey(key: string): string | undefined {
-    const ranked = STACK_CONFIG_KEYS.map((k) => ({ k, d: distance(key, k) })).sort((a, b) => a.d - b.d || (a.k < b.k ? -1 : 1));
+    const ranked = STACK_CONFIG_KEYS.map((k) => ({ k, d: distance(key, k) })).sort((a, b) => a.d - b.d || byText(a.k, b.k));
     return ranked[0] && ranked[0].d <= Math.max(2, Math.floor(key.length / 3)) ? ranked[0].k : undefined;
 }
 

@@ -10,6 +10,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { byKey } from "../components/common";
 import { withConfigTable } from "./configTable";
 
 /** The project's root: the nearest directory up from here with this package's package.json (from render/ or bin/render/). */
@@ -54,7 +55,7 @@ function typeOf(p: any): string {
 
 function table(properties: Record<string, any>, required: string[] = [], secrets = false): string {
     const rows = Object.entries(properties)
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .sort(byKey(([name]) => name))
         .map(([name, p]) => `| \`${name}\`${required.includes(name) ? " (required)" : ""} | ${typeOf(p)}${secrets && p.secret ? ", secret" : ""} | ${cell(p.description)} |`);
     return ["| Name | Type | Description |", "| --- | --- | --- |", ...rows].join("\n");
 }
@@ -78,7 +79,7 @@ export function componentsMarkdown(schema: any): string {
         if (!resource) throw new Error(`the schema has no component ${c.name}`);
         parts.push(`## ${c.name}`, "", cell(resource.description), "", "### Arguments", "", table(resource.inputProperties ?? {}, resource.requiredInputs), "", "### Outputs", "", table(resource.properties ?? {}), "");
     }
-    const types = Object.entries<any>(schema.types ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const types = Object.entries<any>(schema.types ?? {}).sort(byKey(([token]) => token));
     if (types.length > 0) {
         parts.push("## Types", "");
         for (const [token, t] of types) {

@@ -9,6 +9,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse, stringify } from "yaml";
+import { byKey, byText } from "../components/common";
+import { POD_TEMPLATE_KEY_SUFFIXES } from "../components/podTemplate/render";
 
 /** The key and value the SDK marks a secret with in serialized inputs. */
 export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -123,24 +125,36 @@ export function providerState(type: string, name: string, inputs: Record<string,
 }
 
 /**
- * Installs a fresh mock monitor (the SDK's, as unit tests use it) for the project and returns the
- * list every resource registration is recorded into, inputs as the engine would receive them.
+ * Installs a fresh mock monitor (the SDK's) and returns the list every resource registration is
+ * recorded into, inputs as the engine would receive them. The one mock monitor of the project: the
+ * render, the benchmark and the tests install it, each with the provider state it needs.
  */
-export function recordRegistrations(stack: string): RegisteredResource[] {
+export function installMockMonitor(o: {
+    stack: string;
+    preview?: boolean;
+    /** What a provider would report for a resource (default providerState). */
+    state?: (type: string, name: string, inputs: Record<string, any>) => Record<string, any>;
+}): RegisteredResource[] {
     const resources: RegisteredResource[] = [];
+    const state = o.state ?? providerState;
     pulumi.runtime.setMocks(
         {
             newResource: (args) => {
                 resources.push({ type: args.type, name: args.name, inputs: args.inputs });
-                return { id: `${args.name}-id`, state: providerState(args.type, args.name, args.inputs) };
+                return { id: `${args.name}-id`, state: state(args.type, args.name, args.inputs) };
             },
             call: (args) => args.inputs,
         },
         PROJECT,
-        stack,
-        false,
+        o.stack,
+        o.preview ?? false,
     );
     return resources;
+}
+
+/** The mock monitor with the render's provider state (see installMockMonitor). */
+export function recordRegistrations(stack: string): RegisteredResource[] {
+    return installMockMonitor({ stack });
 }
 
 /**
@@ -275,7 +289,7 @@ export function agentNamespaces(objects: Record<string, any>[]): string[] {
     const found = new Set<string>();
     for (const o of objects.filter((x) => x.kind === "ConfigMap")) {
         for (const [key, text] of Object.entries<string>(o.data ?? {})) {
-            if (!key.endsWith("-jcasc.yaml")) continue;
+            if (!key.endsWith(POD_TEMPLATE_KEY_SUFFIXES.jcasc)) continue;
             for (const cloud of parse(text)?.jenkins?.clouds ?? []) {
                 for (const template of cloud?.kubernetes?.templates ?? []) {
                     const ns = template?.namespace ?? cloud.kubernetes.namespace;
@@ -338,8 +352,8 @@ export function renderFiles(run: ProgramRun, o: { showSecrets: boolean; configSo
         }
     }
     const rank = (kind: string) => (KIND_ORDER.includes(kind) ? KIND_ORDER.indexOf(kind) : KIND_ORDER.length);
-    kube.sort((a, b) => rank(a.kind) - rank(b.kind) || (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-    other.sort((a, b) => (a.file < b.file ? -1 : 1));
+    kube.sort((a, b) => rank(a.kind) - rank(b.kind) || byText(a.file, b.file));
+    other.sort(byKey((o) => o.file));
 
     for (const k of kube) files.push({ path: k.file, content: yamlText(k.object) });
     files.push({ path: "all.yaml", content: kube.map((k) => yamlText(k.object)).join("---\n") });
@@ -352,8 +366,8 @@ export function renderFiles(run: ProgramRun, o: { showSecrets: boolean; configSo
     // The Jenkins side, taken from the ConfigMap Jenkins loads (what it will really read).
     for (const k of kube.filter((x) => x.kind === "ConfigMap")) {
         for (const [key, value] of Object.entries<string>(k.object.data ?? {})) {
-            if (key.endsWith("-jcasc.yaml")) files.push({ path: `jenkins/${key}`, content: value });
-            if (key.endsWith("-pod.yaml.txt")) files.push({ path: `jenkins/${key.replace(/\.txt$/, "")}`, content: value });
+            if (key.endsWith(POD_TEMPLATE_KEY_SUFFIXES.jcasc)) files.push({ path: `jenkins/${key}`, content: value });
+            if (key.endsWith(POD_TEMPLATE_KEY_SUFFIXES.pod)) files.push({ path: `jenkins/${key.replace(/\.txt$/, "")}`, content: value });
         }
     }
     const snippet = run.outputs.jenkinsfileSnippet;
@@ -390,7 +404,7 @@ export function renderFiles(run: ProgramRun, o: { showSecrets: boolean; configSo
         ``,
     ].join("\n");
     files.push({ path: "summary.md", content: summary });
-    files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    files.sort(byKey((f) => f.path));
     return { files, summary };
 }
 

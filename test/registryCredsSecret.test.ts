@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RegistryCredsSecret } from "../components";
-import { isWireSecret, recordResources, settle, unwrapSecrets, valueOf } from "./helpers/pulumiMocks";
+import { SECRET_SIG, isWireSecret, recordResources, settle, unwrapSecrets, valueOf } from "./helpers/pulumiMocks";
 import { validateK8sObject } from "./helpers/k8sSchema";
 
 const mocks = recordResources();
@@ -60,7 +60,7 @@ describe("RegistryCredsSecret", () => {
         const inputs = mocks.ofType("kubernetes:core/v1:Secret")[0].inputs;
         expect(isWireSecret(inputs.data)).toBe(true);
         for (const key of ["metadata", "type", "apiVersion", "kind"]) {
-            expect(JSON.stringify(inputs[key])).not.toContain("1b47061264138c4ac30d75fd1eb44270");
+            expect(JSON.stringify(inputs[key])).not.toContain(SECRET_SIG);
         }
     });
 

@@ -216,7 +216,7 @@ describe("examples/consumer (team templates from a StackReference)", () => {
         await settle(...templates.map((t) => t.label));
         const secrets = mocks.ofType("kubernetes:core/v1:Secret");
         expect(secrets.map((r) => unwrapSecrets(r.inputs).metadata.namespace).sort()).toEqual(["team-a", "team-b"]);
-        for (const r of secrets) expect(JSON.stringify(r.inputs)).toContain("1b47061264138c4ac30d75fd1eb44270");
+        for (const r of secrets) expect(JSON.stringify(r.inputs)).toContain(SECRET_SIG);
         const configMaps = mocks.ofType("kubernetes:core/v1:ConfigMap").map((r) => unwrapSecrets(r.inputs));
         expect(configMaps.map((c) => `${c.metadata.namespace}/${c.metadata.name}`).sort()).toEqual(["jenkins/jenkins-agent-kaniko-team-a", "jenkins/jenkins-agent-kaniko-team-b"]);
         const podYaml = configMaps.find((c) => c.metadata.name.endsWith("team-a")).data["jenkins-agent-kaniko-team-a-pod.yaml.txt"];

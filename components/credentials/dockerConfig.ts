@@ -4,6 +4,7 @@
  *
  * Nothing here touches Pulumi; the component feeds it resolved values.
  */
+import { byText } from "../common";
 import { InvalidInputError, quote, splitHostPort, validateUsername } from "../validation";
 
 /** The key `docker login` writes for Docker Hub, and the key Kaniko looks Docker Hub up by. */
@@ -300,7 +301,7 @@ export function normalizeCredHelpers(field: string, raw: unknown): Record<string
 /** Returns a copy of `record` with its keys in code-point order, as Go marshals maps. */
 function sortedKeys<T>(record: Record<string, T>): Record<string, T> {
     const out: Record<string, T> = {};
-    for (const key of Object.keys(record).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
+    for (const key of Object.keys(record).sort(byText)) {
         out[key] = record[key];
     }
     return out;

@@ -3,6 +3,7 @@
  * Helm chart's names, the controller's rights in the agents' namespace, and the Jenkinsfile lines. Pure.
  */
 import { createHash } from "crypto";
+import { partOf } from "../common";
 import { InvalidInputError, quote, validateJenkinsLabel, validateNamespace, validateObjectName } from "../validation";
 
 /** The Kubernetes plugin's pod retention policies (their JCasC symbols). */
@@ -27,7 +28,7 @@ export function jenkinsChartFullname(releaseName: string, overrides: { nameOverr
  * so that several templates in one namespace, and the chart's own Role, do not collide.
  */
 export function agentRbacObjects(o: { name: string; namespace: string; serviceAccountName: string; serviceAccountNamespace: string }): Record<string, any>[] {
-    const labels = { "app.kubernetes.io/part-of": "kaniko-builder", "app.kubernetes.io/component": "jenkins-agent-rbac" };
+    const labels = partOf("jenkins-agent-rbac");
     const metadata = { name: o.name, namespace: o.namespace, labels };
     return [
         {

@@ -2,7 +2,7 @@
  * The Kaniko agent pod: a JNLP container and a Kaniko executor container with the registry
  * credentials at /kaniko/.docker/config.json, its images and resources. Pure.
  */
-import { ContainerResources } from "../common";
+import { ContainerResources, partOf } from "../common";
 import { checkResources, InvalidInputError, quote, validateEnvName, validateImage, validateLabels, validateObjectName } from "../validation";
 
 /** The JNLP agent image: the one the Jenkins Helm chart 5.9.x pins (`jenkins/jnlp-slave` is its deprecated name). */
@@ -149,7 +149,7 @@ export function buildKanikoPod(o: KanikoPodOptions): Record<string, unknown> {
     return {
         apiVersion: "v1",
         kind: "Pod",
-        metadata: { labels: { "app.kubernetes.io/part-of": "kaniko-builder", "app.kubernetes.io/component": "jenkins-agent" } },
+        metadata: { labels: partOf("jenkins-agent") },
         spec,
     };
 }

@@ -6,6 +6,7 @@
 import * as bcrypt from "bcryptjs";
 import { createHash, createHmac } from "crypto";
 import { stringify } from "yaml";
+import { byKey } from "../common";
 
 /** The port the registry listens on inside its container. */
 export const REGISTRY_PORT = 5000;
@@ -68,7 +69,7 @@ export function bcryptHashCount(): number {
 
 /** The htpasswd file: one bcrypt line per user, sorted by user name. */
 export function htpasswdFile(users: RegistryUserValue[], context: string, cost: number = BCRYPT_COST): string {
-    const sorted = [...users].sort((a, b) => (a.username < b.username ? -1 : a.username > b.username ? 1 : 0));
+    const sorted = [...users].sort(byKey((u) => u.username));
     return sorted.map((u) => `${htpasswdLine(u, context, cost)}\n`).join("");
 }
 
@@ -80,7 +81,7 @@ export function htpasswdFile(users: RegistryUserValue[], context: string, cost: 
  */
 export function deriveHttpSecret(context: string, users: RegistryUserValue[]): string {
     const mac = createHmac("sha256", "kaniko-builder/http-secret/v1").update(context);
-    for (const u of [...users].sort((a, b) => (a.username < b.username ? -1 : 1))) {
+    for (const u of [...users].sort(byKey((u) => u.username))) {
         mac.update(`\0${u.username}\0${u.password}`);
     }
     return mac.digest("hex");

@@ -4,7 +4,7 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { isWireSecret, providerState } from "../../render/renderStack";
+import { installMockMonitor, isWireSecret, providerState } from "../../render/renderStack";
 import { clusterInitStack } from "../../stack";
 
 // The signature the SDK marks a secret with in serialized properties (the render redacts by it).
@@ -60,21 +60,7 @@ export function recordResources(options: { preview?: boolean } = {}): Recorder {
     const preview = options.preview ?? false;
     // One recorder per test file and mode: helpers and tests that both record share it.
     if (installed?.preview === preview) return installed.recorder;
-    const resources: RecordedResource[] = [];
-    pulumi.runtime.setMocks(
-        {
-            newResource(args: pulumi.runtime.MockResourceArgs) {
-                resources.push({ type: args.type, name: args.name, inputs: args.inputs });
-                return { id: `${args.name}-id`, state: providerOutputs(args.type, args.inputs, args.name) };
-            },
-            call(args: pulumi.runtime.MockCallArgs) {
-                return args.inputs;
-            },
-        },
-        "kaniko-builder",
-        "test",
-        preview,
-    );
+    const resources: RecordedResource[] = installMockMonitor({ stack: "test", preview, state: (type, name, inputs) => providerOutputs(type, inputs, name) });
     const recorder: Recorder = {
         resources,
         reset: () => resources.splice(0, resources.length),
