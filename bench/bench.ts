@@ -179,7 +179,9 @@ async function scale(n: number) {
             configMapName: `jenkins-agent-${namespace}`,
         });
     }
-    const expected = 8 + 4 * n; // the registry: component + 7 objects; each environment: 2 components + 2 objects
+    // The registry: component + 7 objects; each environment: 2 components, its Secret and ConfigMap, and the
+    // Role and RoleBinding that let the Jenkins controller (in `jenkins`) run pods in the environment's namespace.
+    const expected = 8 + 6 * n;
     await registrations(resources, expected);
     const ms = performance.now() - start;
     const usage = process.memoryUsage();
@@ -247,7 +249,7 @@ async function main() {
         "",
         "### Environments",
         "",
-        "One shared LocalInsecureRegistry, then per environment (own namespace) a RegistryCredsSecret from the registry's logins and a KanikoPodTemplate; each size in a fresh process.",
+        "One shared LocalInsecureRegistry, then per environment (own namespace) a RegistryCredsSecret from the registry's logins and a KanikoPodTemplate (with the Role and RoleBinding for the Jenkins controller in `jenkins`); each size in a fresh process.",
         "",
         table,
         "",
