@@ -120,8 +120,10 @@ export class KanikoBuilder extends pulumi.ComponentResource {
         const localPlan = localArgs ? precheckLocalInsecureRegistry(names.local, localArgs) : undefined;
         const mirrorPlan = mirrorArgs ? precheckDockerHubMirror(names.mirror, mirrorArgs) : undefined;
         if (localArgs && mirrorArgs) withComponent(COMPONENT, name, () => checkMirrorBesideRegistry(localArgs, mirrorArgs));
-        // With a local registry, its login is enough: "no credentials" cannot be decided yet.
-        precheckRegistryCredsSecret(names.credentials, localArgs ? { ...credentialArgs, registries: args.registries ?? [] } : credentialArgs);
+        // With a local registry, its login joins the others: it stands in (not known yet) after them.
+        const registriesChecked =
+            localArgs && (args.registries === undefined || Array.isArray(args.registries)) ? [...((args.registries as RegistryLogin[] | undefined) ?? []), pulumi.output(undefined as any)] : args.registries;
+        precheckRegistryCredsSecret(names.credentials, { ...credentialArgs, registries: registriesChecked });
         // What the template is wired to: the known values where they are known (the Secret's name,
         // key and namespace as configured, the registries' planned addresses), so that the template
         // is rendered once, now; the children's outputs where they are not.

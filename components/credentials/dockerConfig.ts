@@ -63,6 +63,8 @@ export interface DockerConfigSources {
     dockerConfigJson?: string;
     /** Registry host to credential-helper name (field path `credHelpers`). */
     credHelpers?: Record<string, string>;
+    /** Quote user names in messages: only for values known to be plain (not secrets), as the precheck's are. */
+    showUsernames?: boolean;
 }
 
 /** What `buildDockerConfig` returns. */
@@ -159,8 +161,8 @@ export function validateEmail(field: string, email: unknown): string | undefined
 }
 
 /** Checks one login and returns its `auths` entry, with fields in kubectl's order. */
-export function loginEntry(field: string, login: Omit<RegistryLoginValue, "server">): DockerAuthEntry {
-    const username = validateUsername(`${field}.username`, login.username);
+export function loginEntry(field: string, login: Omit<RegistryLoginValue, "server">, showUsername = false): DockerAuthEntry {
+    const username = validateUsername(`${field}.username`, login.username, showUsername);
     const password = validatePassword(`${field}.password`, login.password);
     const email = validateEmail(`${field}.email`, login.email);
     const entry: DockerAuthEntry = { username, password };
@@ -350,7 +352,7 @@ export function buildDockerConfig(sources: DockerConfigSources): BuiltDockerConf
                 throw new InvalidInputError(field, "is not an object", "give {server, username, password, email?}");
             }
             const key = normalizeRegistryServer(`${field}.server`, login.server);
-            addAuth(key, loginEntry(field, login), field);
+            addAuth(key, loginEntry(field, login, sources.showUsernames), field);
         });
     }
     if (sources.dockerConfigJson !== undefined && sources.dockerConfigJson !== null) {

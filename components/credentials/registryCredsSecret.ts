@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { partOf } from "../common";
 import { asOutput, isKnown, mapNow, Now } from "../inputs";
-import { InvalidInputError, quote, validateNamespace, validateObjectName, validateUsername, withComponent } from "../validation";
-import { buildDockerConfig, credentialsSecretData, duplicateRegistryError, normalizeCredHelpers, normalizeRegistryServer, parseDockerConfigJson, validateEmail } from "./dockerConfig";
+import { InvalidInputError, quote, validateNamespace, validateObjectName, withComponent } from "../validation";
+import { buildDockerConfig, credentialsSecretData, RegistryLoginValue } from "./dockerConfig";
 
 /** The Secret type kubelet accepts as an image pull secret; its data key is `.dockerconfigjson`. */
 export const SECRET_TYPE_DOCKER_CONFIG_JSON = "kubernetes.io/dockerconfigjson";
@@ -105,48 +105,48 @@ export function markRegistryCredsSecretChecked(args: RegistryCredsSecretArgs): R
     return args;
 }
 
+/** Logins, a config.json and helpers that stand in for values not known yet: valid, and colliding with nothing a user writes. */
+const STAND_IN = {
+    server: (i: number) => `stand-in-${i}.invalid`,
+    login: (i: number): RegistryLoginValue => ({ server: STAND_IN.server(i), username: "stand-in", password: "stand-in" }),
+    dockerConfigJson: JSON.stringify({ auths: { "stand-in-config.invalid": { auth: "c3RhbmQ6aW4=" } } }),
+    credHelpers: { "stand-in-helper.invalid": "ecr-login" },
+};
+
 /**
- * Checks every argument that is already known (plain values), so a wrong field fails before any
- * resource is registered. Values that arrive as Outputs (Pulumi secrets, other resources'
- * outputs) are checked once they resolve.
+ * Checks every argument that is already known the way the component checks them once they
+ * resolve: the same functions (the Secret's name, namespace and type; buildDockerConfig), with
+ * stand-ins for values that are not known yet (Pulumi secrets, other resources' outputs), which
+ * are checked once they resolve. User names known now are quoted in messages (they are plain).
  */
 function checkKnownArgs(args: RegistryCredsSecretArgs): void {
-    if (args.namespace !== undefined && isKnown(args.namespace)) {
-        validateNamespace("namespace", args.namespace);
-    }
-    if (args.secretName !== undefined && isKnown(args.secretName)) {
-        validateObjectName("secretName", args.secretName);
-    }
-    if (args.secretType !== undefined && isKnown(args.secretType)) {
-        secretDataKey("secretType", args.secretType);
-    }
-    if (args.registries === undefined && args.dockerConfigJson === undefined && args.credHelpers === undefined) {
-        buildDockerConfig({}); // throws the message for "no credentials at all"
-    }
-    if (Array.isArray(args.registries)) {
-        const seen = new Map<string, number>();
-        args.registries.forEach((login, i) => {
-            if (!isKnown(login) || typeof login !== "object" || login === null) {
-                return;
-            }
-            const l = login as RegistryLogin;
-            if (isKnown(l.server)) {
-                const key = normalizeRegistryServer(`registries[${i}].server`, l.server);
-                if (seen.has(key)) {
-                    throw duplicateRegistryError(`registries[${i}]`, key, `registries[${seen.get(key)}]`);
-                }
-                seen.set(key, i);
-            }
-            if (isKnown(l.username)) validateUsername(`registries[${i}].username`, l.username, true);
-            if (isKnown(l.email)) validateEmail(`registries[${i}].email`, l.email);
-        });
-    }
-    if (args.dockerConfigJson !== undefined && isKnown(args.dockerConfigJson)) {
-        parseDockerConfigJson("dockerConfigJson", args.dockerConfigJson);
-    }
-    if (args.credHelpers !== undefined && isKnown(args.credHelpers) && Object.values(args.credHelpers).every(isKnown)) {
-        normalizeCredHelpers("credHelpers", args.credHelpers);
-    }
+    const known = <T>(value: pulumi.Input<T> | undefined, standIn: T): T | undefined => (value === undefined ? undefined : isKnown(value) ? (value as T) : standIn);
+    validateNamespace("namespace", known(args.namespace, CREDENTIALS_DEFAULTS.namespace) ?? CREDENTIALS_DEFAULTS.namespace);
+    validateObjectName("secretName", known(args.secretName, CREDENTIALS_DEFAULTS.secretName) ?? CREDENTIALS_DEFAULTS.secretName);
+    secretDataKey("secretType", known(args.secretType, CREDENTIALS_DEFAULTS.secretType) ?? CREDENTIALS_DEFAULTS.secretType);
+    const registries =
+        args.registries === undefined
+            ? undefined
+            : !isKnown(args.registries) || !Array.isArray(args.registries)
+              ? isKnown(args.registries) ? (args.registries as unknown as RegistryLoginValue[]) : [STAND_IN.login(0)]
+              : args.registries.map((login, i): RegistryLoginValue => {
+                    if (!isKnown(login)) return STAND_IN.login(i);
+                    if (typeof login !== "object" || login === null) return login as unknown as RegistryLoginValue;
+                    const l = login as RegistryLogin;
+                    return {
+                        server: isKnown(l.server) ? (l.server as string) : STAND_IN.server(i),
+                        username: isKnown(l.username) ? (l.username as string) : "stand-in",
+                        password: isKnown(l.password) ? (l.password as string) : "stand-in",
+                        email: isKnown(l.email) ? (l.email as string | undefined) : undefined,
+                    };
+                });
+    const credHelpers =
+        args.credHelpers === undefined
+            ? undefined
+            : isKnown(args.credHelpers) && Object.values(args.credHelpers).every(isKnown)
+              ? (args.credHelpers as Record<string, string>)
+              : STAND_IN.credHelpers;
+    buildDockerConfig({ registries, dockerConfigJson: known(args.dockerConfigJson, STAND_IN.dockerConfigJson), credHelpers, showUsernames: true });
 }
 
 /**
