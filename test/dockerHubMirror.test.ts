@@ -16,14 +16,11 @@ async function create(name: string, args: ConstructorParameters<typeof DockerHub
     await settle(m.host, m.executorFlags, m.configYaml, m.containerdHostsToml, m.containerdHostsTomlPath);
     return m;
 }
-const byType = (type: string) => mocks.ofType(type).map((r) => unwrapSecrets(r.inputs));
-const one = (type: string) => {
-    const found = byType(type);
-    expect(found).toHaveLength(1);
-    return found[0];
-};
+const byType = mocks.inputsOf;
+const one = mocks.one;
+/** Pairs [type, name] in the order registered() gives them. */
 const sorted = (pairs: string[][]) => [...pairs].sort((a, b) => (a.join(" ") < b.join(" ") ? -1 : 1));
-const registered = () => sorted(mocks.resources.map((r) => [r.type, r.name]));
+const registered = mocks.registered;
 
 describe("DockerHubMirror", () => {
     test("defaults: ConfigMap, PVC, Deployment and Service, schema-valid, labelled as a registry mirror", async () => {

@@ -21,15 +21,11 @@ async function create(name: string, args: ConstructorParameters<typeof LocalInse
     return r;
 }
 
-const byType = (type: string) => mocks.ofType(type).map((r) => unwrapSecrets(r.inputs));
-const one = (type: string) => {
-    const found = byType(type);
-    expect(found).toHaveLength(1);
-    return found[0];
-};
-/** Registrations as [type, name], in a fixed order (they arrive in the order their inputs resolve). */
+const byType = mocks.inputsOf;
+const one = mocks.one;
+/** Pairs [type, name] in the order registered() gives them. */
 const sorted = (pairs: string[][]) => [...pairs].sort((a, b) => (a.join(" ") < b.join(" ") ? -1 : 1));
-const registered = () => sorted(mocks.resources.map((r) => [r.type, r.name]));
+const registered = mocks.registered;
 const decode = (b64: string) => Buffer.from(b64, "base64").toString("utf8");
 
 /** Every Kubernetes object registered, as the API would receive it, passes the Kubernetes schema. */

@@ -77,6 +77,13 @@ describeWithTools("DockerHubMirror's generated files run a pull-through cache of
     };
     const digestThroughMirror = (ref: string) => skopeo(["inspect", "--tls-verify=false", "--format", "{{.Digest}}", `docker://127.0.0.1:${mirrorPort}/${ref}`]);
     const pullThroughMirror = (ref: string, dest: string) => skopeo(["copy", "--src-tls-verify=false", `docker://127.0.0.1:${mirrorPort}/${ref}`, `oci:${path.join(work, dest)}:pulled`]);
+    /** Pulls through the mirror into work/<dest>: clean, with the upstream's manifest digest. */
+    const expectPulled = (ref: string, dest: string, digest: string) => {
+        const r = pullThroughMirror(ref, dest);
+        expect(r.stderr).toBe("");
+        expect(r.status).toBe(0);
+        expect(JSON.parse(fs.readFileSync(path.join(work, dest, "index.json"), "utf8")).manifests[0].digest).toBe(digest);
+    };
     const pushToMirror = (ref: string) => skopeo(["copy", "--dest-tls-verify=false", `oci:${image.dir}:${image.tag}`, `docker://127.0.0.1:${mirrorPort}/${ref}`]);
     /** The digests of the blobs in the mirror's storage. */
     const storedBlobs = () => {
@@ -135,11 +142,7 @@ describeWithTools("DockerHubMirror's generated files run a pull-through cache of
 
     test("pulls through the mirror get the upstream's images (OCI and Docker v2 manifests), and the mirror's storage now holds the blobs", () => {
         expect(storedBlobs()).toEqual([]);
-        const r = pullThroughMirror("library/base:1.0", "first-pull");
-        expect(r.stderr).toBe("");
-        expect(r.status).toBe(0);
-        const index = JSON.parse(fs.readFileSync(path.join(work, "first-pull", "index.json"), "utf8"));
-        expect(index.manifests[0].digest).toBe(image.manifestDigest);
+        expectPulled("library/base:1.0", "first-pull", image.manifestDigest);
         expect(digestThroughMirror("team/tool:2").stdout.trim()).toBe(upstreamDigests["team/tool:2"]);
         expect(pullThroughMirror("team/tool:2", "v2-pull").status).toBe(0);
         const manifest = JSON.parse(fs.readFileSync(path.join(image.dir, "blobs", ...image.manifestDigest.split(":")), "utf8"));
@@ -152,11 +155,7 @@ describeWithTools("DockerHubMirror's generated files run a pull-through cache of
 
     test("with the upstream stopped, the same images still pull from the mirror, same digests", async () => {
         await upstream.kill();
-        const r = pullThroughMirror("library/base:1.0", "offline-pull");
-        expect(r.stderr).toBe("");
-        expect(r.status).toBe(0);
-        const index = JSON.parse(fs.readFileSync(path.join(work, "offline-pull", "index.json"), "utf8"));
-        expect(index.manifests[0].digest).toBe(image.manifestDigest);
+        expectPulled("library/base:1.0", "offline-pull", image.manifestDigest);
         expect(digestThroughMirror("team/tool:2").stdout.trim()).toBe(upstreamDigests["team/tool:2"]);
         // An image it never fetched cannot come from anywhere.
         expect(pullThroughMirror("library/never-pulled:1", "missing").status).not.toBe(0);
@@ -174,9 +173,7 @@ describeWithTools("DockerHubMirror's generated files run a pull-through cache of
         mirror = await startMirror();
         expect(mirrorLog()).toMatch(/panic: Get "http:\/\/127\.0\.0\.1:\d+\/v2\/"/);
         expect(mirrorLog()).toContain("mirror: the upstream does not answer; serving the cached images only (read-only)");
-        const r = pullThroughMirror("library/base:1.0", "cache-only-pull");
-        expect(r.stderr).toBe("");
-        expect(r.status).toBe(0);
+        expectPulled("library/base:1.0", "cache-only-pull", image.manifestDigest);
         expect(digestThroughMirror("team/tool:2").stdout.trim()).toBe(upstreamDigests["team/tool:2"]);
         const push = pushToMirror("library/pushed-while-down:1");
         expect(push.status).not.toBe(0);

@@ -61,10 +61,19 @@ export function recordResources(options: { preview?: boolean } = {}): Recorder {
     // One recorder per test file and mode: helpers and tests that both record share it.
     if (installed?.preview === preview) return installed.recorder;
     const resources: RecordedResource[] = installMockMonitor({ stack: "test", preview, state: (type, name, inputs) => providerOutputs(type, inputs, name) });
+    const ofType = (type: string) => resources.filter((r) => r.type === type);
+    const inputsOf = (type: string) => ofType(type).map((r) => unwrapSecrets(r.inputs));
     const recorder: Recorder = {
         resources,
         reset: () => resources.splice(0, resources.length),
-        ofType: (type: string) => resources.filter((r) => r.type === type),
+        ofType,
+        inputsOf,
+        one(type: string) {
+            const found = inputsOf(type);
+            if (found.length !== 1) throw new Error(`${found.length} resources of type ${type}, not 1`);
+            return found[0];
+        },
+        registered: () => resources.map((r) => [r.type, r.name]).sort((a, b) => (a.join(" ") < b.join(" ") ? -1 : 1)),
     };
     installed = { preview, recorder };
     return recorder;
@@ -74,6 +83,12 @@ export interface Recorder {
     resources: RecordedResource[];
     reset(): void;
     ofType(type: string): RecordedResource[];
+    /** The plain inputs (secrets unwrapped) of the resources of a type. */
+    inputsOf(type: string): any[];
+    /** The plain inputs of the one resource of a type (throws when there are none or several). */
+    one(type: string): any;
+    /** Registrations as [type, name], in a fixed order (they arrive in the order their inputs resolve). */
+    registered(): string[][];
 }
 
 let installed: { preview: boolean; recorder: Recorder } | undefined;
