@@ -46,3 +46,12 @@ export function k8sArgs(object: Now<Record<string, any>>, fields: string[]): any
 export function outputOf<T, K extends keyof T>(value: Now<T>, key: K): pulumi.Output<T[K]> {
     return pulumi.Output.isInstance(value) ? (value.apply((v) => v[key]) as unknown as pulumi.Output<T[K]>) : (pulumi.output((value as T)[key]) as unknown as pulumi.Output<T[K]>);
 }
+
+/**
+ * `fn(known, later)` once `later` resolves: with `known` a plain value, one apply on `later` (a
+ * `pulumi.all` costs several times an apply); else both together.
+ */
+export function combine<T, U, R>(known: Now<T>, later: pulumi.Output<U>, fn: (t: T, u: U) => R): pulumi.Output<R> {
+    if (!pulumi.Output.isInstance(known)) return later.apply((u) => fn(known as T, u)) as unknown as pulumi.Output<R>;
+    return pulumi.all([known as pulumi.Output<T>, later]).apply(([t, u]) => fn(t as T, u as U)) as unknown as pulumi.Output<R>;
+}

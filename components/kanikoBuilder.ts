@@ -120,14 +120,15 @@ export class KanikoBuilder extends pulumi.ComponentResource {
         const localPlan = localArgs ? precheckLocalInsecureRegistry(names.local, localArgs) : undefined;
         const mirrorPlan = mirrorArgs ? precheckDockerHubMirror(names.mirror, mirrorArgs) : undefined;
         if (localArgs && mirrorArgs) withComponent(COMPONENT, name, () => checkMirrorBesideRegistry(localArgs, mirrorArgs));
+        // A value not known before the children exist (their outputs); the checks take stand-ins for it.
+        const unknown = pulumi.output(undefined as any);
         // With a local registry, its login joins the others: it stands in (not known yet) after them.
         const registriesChecked =
-            localArgs && (args.registries === undefined || Array.isArray(args.registries)) ? [...((args.registries as RegistryLogin[] | undefined) ?? []), pulumi.output(undefined as any)] : args.registries;
+            localArgs && (args.registries === undefined || Array.isArray(args.registries)) ? [...((args.registries as RegistryLogin[] | undefined) ?? []), unknown] : args.registries;
         precheckRegistryCredsSecret(names.credentials, { ...credentialArgs, registries: registriesChecked });
         // What the template is wired to: the known values where they are known (the Secret's name,
         // key and namespace as configured, the registries' planned addresses), so that the template
         // is rendered once, now; the children's outputs where they are not.
-        const unknown = pulumi.output(undefined as any);
         const knownCredentials = knownCredentialsRef(credentialArgs);
         const wiring = (children: { credentials?: RegistryCredsSecret; local?: LocalInsecureRegistry; mirror?: DockerHubMirror }): KanikoPodTemplateArgs => ({
             ...args.podTemplate,

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { partOf } from "../common";
-import { asOutput, isKnown, mapNow, Now } from "../inputs";
+import { asOutput, combine, isKnown, mapNow, Now } from "../inputs";
 import { InvalidInputError, quote, validateNamespace, validateObjectName, withComponent } from "../validation";
 import { buildDockerConfig, credentialsSecretData, RegistryLoginValue } from "./dockerConfig";
 
@@ -193,17 +193,17 @@ export class RegistryCredsSecret extends pulumi.ComponentResource {
         this.dataKey = asOutput(dataKey);
         this.mountFileName = pulumi.output(MOUNT_FILE_NAME);
 
-        const built = pulumi
-            .all([pulumi.output(args.registries), pulumi.output(args.dockerConfigJson), pulumi.output(args.credHelpers)])
-            .apply(([registries, dockerConfigJson, credHelpers]) => {
-                const result = withComponent(COMPONENT, name, () =>
-                    buildDockerConfig({ registries, dockerConfigJson, credHelpers }),
-                );
-                for (const warning of result.warnings) {
-                    pulumi.log.warn(`${COMPONENT} "${name}": ${warning}`, this);
-                }
-                return result.json;
-            });
+        // One Output of the defined sources only (each pulumi.all member costs).
+        const sources = Object.fromEntries(
+            Object.entries({ registries: args.registries, dockerConfigJson: args.dockerConfigJson, credHelpers: args.credHelpers }).filter(([, v]) => v !== undefined),
+        );
+        const built = pulumi.output(sources).apply((resolved) => {
+            const result = withComponent(COMPONENT, name, () => buildDockerConfig(resolved as Parameters<typeof buildDockerConfig>[0]));
+            for (const warning of result.warnings) {
+                pulumi.log.warn(`${COMPONENT} "${name}": ${warning}`, this);
+            }
+            return result.json;
+        });
         this.dockerConfigJson = pulumi.secret(built);
 
         this.secret = new k8s.core.v1.Secret(
@@ -211,7 +211,7 @@ export class RegistryCredsSecret extends pulumi.ComponentResource {
             {
                 metadata: { name: secretName, namespace, labels: partOf("registry-credentials") },
                 type: secretType,
-                data: pulumi.secret(pulumi.all([asOutput(dataKey), built]).apply(([key, json]) => credentialsSecretData(key, json))),
+                data: pulumi.secret(combine(dataKey, built, credentialsSecretData)),
             },
             { parent: this },
         );

@@ -3,7 +3,7 @@ import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import { checksum, containerdHostsToml, ContainerResources } from "../common";
 import { RegistryLogin } from "../credentials/registryCredsSecret";
-import { asOutput, isKnown, isKnownDeep, k8sArgs, mapNow, Now, outputOf } from "../inputs";
+import { asOutput, combine, isKnown, isKnownDeep, k8sArgs, mapNow, Now, outputOf } from "../inputs";
 import { InvalidInputError, quote, withComponent } from "../validation";
 import { DEFAULT_REALM, DEFAULT_RETENTION, deriveHttpSecret, htpasswdFile, REGISTRY_PATHS, REGISTRY_PORT, RegistryUserValue } from "./files";
 import {
@@ -277,7 +277,7 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
         // Hashed once per credential and run; secret, like everything derived from a password. With
         // auth off the users' passwords are used nowhere, so nothing is derived from them.
         const material = pulumi.secret(
-            pulumi.all([users, asOutput(plan)]).apply(([u, p]) => ({ htpasswd: auth ? htpasswdFile(u, p.identity) : "", httpSecret: deriveHttpSecret(p.identity, auth ? u : []) })),
+            combine(plan, users, (p, u) => ({ htpasswd: auth ? htpasswdFile(u, p.identity) : "", httpSecret: deriveHttpSecret(p.identity, auth ? u : []) })),
         );
 
         let hostsToml: pulumi.Output<string>;
@@ -285,9 +285,9 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
             const clusterPlan = plan as Now<RegistryPlan>;
             const service = this.declareCluster(name, clusterPlan, material, args);
             // Without a NodePort, nodes reach the registry at the Service's ClusterIP.
-            hostsToml = pulumi
-                .all([asOutput(clusterPlan), service.spec.clusterIP])
-                .apply(([p, ip]) => containerdHostsToml(p.pushHost, p.input.nodePort !== undefined ? `localhost:${p.input.nodePort}` : `${ip}:${REGISTRY_PORT}`));
+            hostsToml = combine(clusterPlan, service.spec.clusterIP, (p, ip) =>
+                containerdHostsToml(p.pushHost, p.input.nodePort !== undefined ? `localhost:${p.input.nodePort}` : `${ip}:${REGISTRY_PORT}`),
+            );
         } else {
             const dockerPlan = asOutput(plan as Now<DockerPlan>);
             this.declareDocker(name, dockerPlan, material, auth);
@@ -307,13 +307,10 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
         this.containerdHostsTomlPath = field("containerdHostsTomlPath");
         this.containerdHostsToml = hostsToml;
         this.localRegistryHosting = field("localRegistryHostingYaml");
-        const planned = asOutput(plan);
         this.logins = pulumi.secret(
-            pulumi
-                .all([planned, users])
-                .apply(([p, u]): RegistryLogin[] =>
-                    u.length === 0 ? [] : [...new Set([p.pushHost, p.pullHost])].map((server) => ({ server, username: u[0].username, password: u[0].password })),
-                ),
+            combine(plan, users, (p, u): RegistryLogin[] =>
+                u.length === 0 ? [] : [...new Set([p.pushHost, p.pullHost])].map((server) => ({ server, username: u[0].username, password: u[0].password })),
+            ),
         );
 
         // Registered as plain values where they are known (nothing to await), else as the outputs.
@@ -334,7 +331,7 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
     /** The in-cluster objects, from the plan (plain when it is known) and the password-derived material. */
     private declareCluster(name: string, plan: Now<RegistryPlan>, material: pulumi.Output<{ htpasswd: string; httpSecret: string }>, args: LocalInsecureRegistryArgs): k8s.core.v1.Service {
         const parent = { parent: this };
-        const secret = pulumi.all([asOutput(plan), material]).apply(([p, m]) => registryAuthSecret(p.input, m));
+        const secret = combine(plan, material, (p, m) => registryAuthSecret(p.input, m));
         const authSecret = new k8s.core.v1.Secret(`${name}-auth`, { metadata: pulumi.unsecret(secret.metadata), type: "Opaque", data: pulumi.secret(secret.data) }, parent);
         const config = new k8s.core.v1.ConfigMap(`${name}-config`, k8sArgs(mapNow(plan, (p) => registryConfigMap(p.input, p.configFiles)), ["metadata", "data"]), parent);
         const dependsOn: pulumi.Resource[] = [authSecret, config];
@@ -346,7 +343,7 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
         // stays readable in previews: testing a password guess against it costs a bcrypt run, as
         // against the htpasswd line itself, and it holds nothing that logs in.
         const authChecksum = pulumi.unsecret(material.apply((m) => checksum(`${m.htpasswd}\0${m.httpSecret}`)));
-        const deployment = pulumi.all([asOutput(plan), authChecksum]).apply(([p, sum]) => registryDeployment(p.input, { config: checksum(JSON.stringify(p.configFiles)), auth: sum }));
+        const deployment = combine(plan, authChecksum, (p, sum) => registryDeployment(p.input, { config: checksum(JSON.stringify(p.configFiles)), auth: sum }));
         new k8s.apps.v1.Deployment(name, { metadata: mapNow(plan, (p) => registryDeployment(p.input, { config: "", auth: "" }).metadata), spec: deployment.spec }, { parent: this, dependsOn });
         const service = new k8s.core.v1.Service(name, k8sArgs(mapNow(plan, (p) => registryService(p.input)), ["metadata", "spec"]), parent);
         if (args.garbageCollectionSchedule !== undefined) {
