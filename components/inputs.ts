@@ -55,3 +55,8 @@ export function combine<T, U, R>(known: Now<T>, later: pulumi.Output<U>, fn: (t:
     if (!pulumi.Output.isInstance(known)) return later.apply((u) => fn(known as T, u)) as unknown as pulumi.Output<R>;
     return pulumi.all([known as pulumi.Output<T>, later]).apply(([t, u]) => fn(t as T, u as U)) as unknown as pulumi.Output<R>;
 }
+
+/** The value itself when it holds no Output, else one Output of it. */
+export function resolveKnown<T>(value: T): Now<pulumi.Unwrap<T>> {
+    return isKnownDeep(value) ? (value as pulumi.Unwrap<T>) : (pulumi.output(value) as unknown as pulumi.Output<pulumi.Unwrap<T>>);
+}

@@ -4,7 +4,7 @@ import { LocalInsecureRegistry, LocalInsecureRegistryArgs, precheckLocalInsecure
 import { DockerHubMirror, DockerHubMirrorArgs, precheckDockerHubMirror } from "./mirror/dockerHubMirror";
 import { MIRROR_DEFAULTS } from "./mirror/plan";
 import { CREDENTIALS_DEFAULTS, markRegistryCredsSecretChecked, RegistryCredsSecret, RegistryLogin, precheckRegistryCredsSecret, secretDataKey } from "./credentials/registryCredsSecret";
-import { isKnownDeep } from "./inputs";
+import { combine, isKnownDeep, resolveKnown } from "./inputs";
 import { InvalidInputError, quote, withComponent } from "./validation";
 
 const COMPONENT = "KanikoBuilder";
@@ -150,7 +150,7 @@ export class KanikoBuilder extends pulumi.ComponentResource {
             markRegistryCredsSecretChecked({
                 ...credentialArgs,
                 // The local registry's logins join the others: Kaniko reads one config.json for all.
-                registries: local ? pulumi.all([pulumi.output(args.registries ?? []), local.logins]).apply(([r, l]) => [...r, ...l]) : args.registries,
+                registries: local ? combine(resolveKnown(args.registries ?? []), local.logins, (r, l) => [...(r as RegistryLogin[]), ...l]) : args.registries,
             }),
             parent,
         );

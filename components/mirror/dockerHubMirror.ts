@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { asOutput, isKnown, isKnownDeep, k8sArgs, mapNow, Now, outputOf } from "../inputs";
+import { combine, isKnown, isKnownDeep, k8sArgs, mapNow, Now, outputOf } from "../inputs";
 import { ContainerResources } from "../common";
 import { withComponent } from "../validation";
 import {
@@ -146,7 +146,6 @@ export class DockerHubMirror extends pulumi.ComponentResource {
         // The plan: the precheck's when every value was known (plain objects, nothing to await), else once they resolve.
         const plan: Now<MirrorPlan> =
             prechecked ?? pulumi.output(valueArgs(args) as Record<string, any>).apply((v) => check(() => planDockerHubMirror(planInput(args, v))));
-        const planned = asOutput(plan);
         const login: pulumi.Output<UpstreamLogin | undefined> = pulumi
             .all([args.upstreamUsername, args.upstreamPassword])
             .apply(([u, p]) => check(() => validateUpstreamLogin(u, p)));
@@ -155,15 +154,15 @@ export class DockerHubMirror extends pulumi.ComponentResource {
         const dependsOn: pulumi.Resource[] = [];
         dependsOn.push(new k8s.core.v1.ConfigMap(`${name}-config`, object((p) => p.objects.configMap, ["metadata", "data"]), parent));
         if (planInput(args, {}).upstreamLogin) {
-            const secret = pulumi.secret(pulumi.all([planned, login]).apply(([p, l]) => mirrorUpstreamSecret(p, l!)));
+            const secret = pulumi.secret(combine(plan, login, (p, l) => mirrorUpstreamSecret(p, l!)));
             dependsOn.push(new k8s.core.v1.Secret(`${name}-upstream`, { metadata: pulumi.unsecret(secret.metadata), type: "Opaque", data: secret.data }, parent));
         }
         if (args.persistence ?? MIRROR_DEFAULTS.persistence) {
             dependsOn.push(new k8s.core.v1.PersistentVolumeClaim(`${name}-data`, object((p) => p.objects.persistentVolumeClaim!, ["metadata", "spec"]), parent));
         }
         // Rolls the pod when the login changes (it is read at start); plain text, bcrypt-based.
-        const loginChecksum = pulumi.unsecret(pulumi.all([planned, login]).apply(([p, l]) => upstreamLoginChecksum(p, l)));
-        const deployment = pulumi.all([planned, loginChecksum]).apply(([p, sum]) => mirrorDeployment(p, sum));
+        const loginChecksum = pulumi.unsecret(combine(plan, login, (p, l) => upstreamLoginChecksum(p, l)));
+        const deployment = combine(plan, loginChecksum, (p, sum) => mirrorDeployment(p, sum));
         new k8s.apps.v1.Deployment(name, k8sArgs(deployment, ["metadata", "spec"]), { parent: this, dependsOn });
         const service = new k8s.core.v1.Service(name, object((p) => p.objects.service, ["metadata", "spec"]), parent);
         if (args.networkPolicy) {
@@ -174,7 +173,7 @@ export class DockerHubMirror extends pulumi.ComponentResource {
         this.executorFlags = outputOf(plan, "executorFlags");
         this.configYaml = outputOf(plan, "configYaml");
         this.containerdHostsTomlPath = outputOf(plan, "containerdHostsTomlPath");
-        this.containerdHostsToml = pulumi.all([planned, service.spec.clusterIP]).apply(([p, ip]) => mirrorHostsToml(mirrorNodeAddress(p, ip)));
+        this.containerdHostsToml = combine(plan, service.spec.clusterIP, (p, ip) => mirrorHostsToml(mirrorNodeAddress(p, ip)));
         // Registered as plain values where they are known (nothing to await), else as the outputs.
         this.registerOutputs({
             host: mapNow(plan, (p) => p.host),
