@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { ContainerResources, KanikoBuilder, MOUNT_FILE_NAME, RegistryLogin } from "./components";
 import { InvalidInputError, registerConfigSources } from "./components/validation";
-import { STACK_CONFIG_KEYS, STACK_SECRET_KEYS, STRUCTURED_CONFIG_KEYS, unknownConfigKeys } from "./stackConfig";
+import { requireSecretKey, STACK_CONFIG_KEYS, STACK_SECRET_KEYS, STRUCTURED_CONFIG_KEYS, unknownConfigKeys } from "./stackConfig";
 
 /** The KanikoBuilder's name; its children are `<name>-registry-creds`, `<name>-pod-template`, `<name>-local-registry`. */
 const NAME = "kaniko-builder";
@@ -83,6 +83,8 @@ export function clusterInitStack() {
     const config = new pulumi.Config();
     registerStackConfigSources(NAME);
 
+    /** A secret key (stackConfig.ts lists every one). */
+    const secret = (key: string) => requireSecretKey(config, key) as pulumi.Output<string>;
     /** A config string, where an empty string (a Pulumi.yaml default) counts as unset. */
     const optional = (key: string) => config.get(key) || undefined;
     /** Whether a key is set, checked without reading the value, so that no secret passes through a plain-text getter. */
@@ -110,7 +112,7 @@ export function clusterInitStack() {
         registries.push({
             server: optional("registryServer") ?? "docker.io",
             username,
-            password: config.requireSecret("registryPassword"),
+            password: secret("registryPassword"),
             email: optional("registryEmail"),
         });
     }
@@ -141,7 +143,7 @@ export function clusterInitStack() {
         localRegistryMode === undefined
             ? undefined
             : isSet("localRegistryPassword")
-              ? config.requireSecret("localRegistryPassword")
+              ? secret("localRegistryPassword")
               : pulumi.secret(new random.RandomPassword("kaniko-builder-local-registry-password", { length: 32, special: false }).result);
 
     const cacheTtlHours = num("cacheTtlHours", "336");
@@ -169,7 +171,7 @@ export function clusterInitStack() {
         secretName: optional("secretName"),
         secretType: optional("secretType"),
         registries,
-        dockerConfigJson: hasDockerConfigJson ? config.requireSecret("dockerConfigJson") : undefined,
+        dockerConfigJson: hasDockerConfigJson ? secret("dockerConfigJson") : undefined,
         credHelpers,
         localRegistry:
             localRegistryMode === undefined
@@ -189,7 +191,7 @@ export function clusterInitStack() {
             ? {
                   remoteUrl: optional("dockerHubMirrorRemoteUrl"),
                   upstreamUsername: optional("dockerHubMirrorUsername"),
-                  upstreamPassword: isSet("dockerHubMirrorPassword") ? config.requireSecret("dockerHubMirrorPassword") : undefined,
+                  upstreamPassword: isSet("dockerHubMirrorPassword") ? secret("dockerHubMirrorPassword") : undefined,
                   nodePort: mirrorNodePort || undefined,
                   storageSize: optional("dockerHubMirrorStorageSize"),
                   storageClassName: optional("dockerHubMirrorStorageClass"),

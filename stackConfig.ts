@@ -77,3 +77,13 @@ export function unknownConfigKeys(keys: string[]): string[] {
             return `config ${k} is not a key of this stack${near ? `; did you mean ${near}? (pulumi config rm ${k}; pulumi config set ${near} <value>)` : "; see the keys in Pulumi.yaml"}`;
         });
 }
+
+/**
+ * Reads a secret config key, which must be one stackConfig.ts lists as secret (the render, the
+ * benchmark and the tests mark exactly those as secrets): a key read as a secret and not listed
+ * here fails at once instead of leaking through one of them.
+ */
+export function requireSecretKey(config: { requireSecret(key: string): unknown }, key: string) {
+    if (!STACK_SECRET_KEYS.includes(key)) throw new Error(`kaniko-builder: config ${key} is read as a secret, but stackConfig.ts does not list it as one (UNDECLARED_CONFIG_KEYS, kind "secret")`);
+    return config.requireSecret(key);
+}
