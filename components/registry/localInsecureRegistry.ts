@@ -5,7 +5,7 @@ import { checksum, containerdHostsToml, ContainerResources } from "../common";
 import { RegistryLogin } from "../credentials/registryCredsSecret";
 import { asOutput, combine, isKnown, isKnownDeep, k8sArgs, mapNow, Now, outputOf } from "../inputs";
 import { InvalidInputError, quote, withComponent } from "../validation";
-import { DEFAULT_REALM, DEFAULT_RETENTION, deriveHttpSecret, htpasswdFile, REGISTRY_PATHS, REGISTRY_PORT, RegistryUserValue } from "./files";
+import { deriveHttpSecret, htpasswdFile, REGISTRY_PATHS, REGISTRY_PORT, RegistryUserValue } from "./files";
 import {
     localRegistryHostingConfigMap,
     registryAuthSecret,
@@ -16,7 +16,7 @@ import {
     registryPvc,
     registryService,
 } from "./manifests";
-import { DEFAULT_REGISTRY_IMAGE, DockerPlan, DockerPlanInput, planClusterRegistry, planDockerRegistry, RegistryPlan, RegistryPlanInput, validateRegistryUsers } from "./plan";
+import { DockerPlan, dockerPlanInput, planClusterRegistry, planDockerRegistry, RegistryPlan, registryPlanInput, validateRegistryUsers } from "./plan";
 
 const COMPONENT = "LocalInsecureRegistry";
 
@@ -105,18 +105,6 @@ export interface LocalInsecureRegistryArgs {
     hostPort?: pulumi.Input<number>;
 }
 
-const DEFAULTS = {
-    namespace: "default",
-    name: "registry",
-    realm: DEFAULT_REALM,
-    storageSize: "10Gi",
-    resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } } as ContainerResources,
-    help: "https://github.com/kubernetes/enhancements/tree/master/keps/sig-cluster-lifecycle/generic/1755-communicating-a-local-registry",
-    dockerNetwork: "kind",
-    containerName: "kind-registry",
-    hostPort: 5001,
-};
-
 /** The known part of the users, with stand-ins for what is not known yet (passwords are usually secrets). */
 function knownUsers(users: LocalInsecureRegistryArgs["users"], auth: boolean): unknown {
     if (users === undefined) return [];
@@ -128,42 +116,12 @@ function knownUsers(users: LocalInsecureRegistryArgs["users"], auth: boolean): u
     });
 }
 
-function planInput(args: LocalInsecureRegistryArgs, values: Record<string, any>): RegistryPlanInput {
-    return {
-        namespace: values.namespace ?? DEFAULTS.namespace,
-        name: values.name ?? DEFAULTS.name,
-        image: values.image ?? DEFAULT_REGISTRY_IMAGE,
-        auth: args.auth ?? true,
-        realm: values.realm ?? DEFAULTS.realm,
-        persistence: args.persistence ?? true,
-        storageSize: values.storageSize ?? DEFAULTS.storageSize,
-        storageClassName: values.storageClassName,
-        nodePort: values.nodePort,
-        hostFromOutside: values.hostFromOutside,
-        resources: values.resources ?? DEFAULTS.resources,
-        garbageCollectionSchedule: values.garbageCollectionSchedule,
-        retention: { keepTags: values.keepTags ?? DEFAULT_RETENTION.keepTags, cacheTtlHours: values.cacheTtlHours ?? DEFAULT_RETENTION.cacheTtlHours },
-        help: values.localRegistryHostingHelp ?? DEFAULTS.help,
-        allowedNamespaces: values.allowedNamespaces,
-        nodeCidrs: values.nodeCidrs,
-    };
-}
-
-function dockerPlanInput(args: LocalInsecureRegistryArgs, values: Record<string, any>): DockerPlanInput {
-    return {
-        containerName: values.containerName ?? DEFAULTS.containerName,
-        dockerNetwork: values.dockerNetwork ?? DEFAULTS.dockerNetwork,
-        hostPort: values.hostPort ?? DEFAULTS.hostPort,
-        image: values.image ?? DEFAULT_REGISTRY_IMAGE,
-        auth: args.auth ?? true,
-        realm: values.realm ?? DEFAULTS.realm,
-        help: values.localRegistryHostingHelp ?? "https://kind.sigs.k8s.io/docs/user/local-registry/",
-    };
-}
+/** The switches the plan needs from the arguments (known when the program runs). */
+const switches = (args: LocalInsecureRegistryArgs) => ({ auth: args.auth ?? true, persistence: args.persistence ?? true });
 
 /** Checks the arguments and renders the registry's plan for the mode. */
 function planFor(mode: string, args: LocalInsecureRegistryArgs, values: Record<string, any>): RegistryPlan | DockerPlan {
-    return mode === "cluster" ? planClusterRegistry(planInput(args, values)) : planDockerRegistry(dockerPlanInput(args, values));
+    return mode === "cluster" ? planClusterRegistry(registryPlanInput(values, switches(args))) : planDockerRegistry(dockerPlanInput(values, switches(args)));
 }
 
 /** Arguments that only one mode reads: giving one in the other mode is a mistake worth naming. */

@@ -5,7 +5,7 @@
  */
 import { containerdHostsToml, containerdHostsTomlPath, ContainerResources, insecureRegistryFlags } from "../common";
 import { checkResources, InvalidInputError, quote, validateCidr, validateHostPort, validateImage, validateNamespace, validateNodePort, validateObjectName, validateQuantity, validateRegistryHost, validateSchedule, validateUsername } from "../validation";
-import { localRegistryHostingYaml, maintenanceScript, REGISTRY_PORT, registryConfigYaml, registryRunScript, RegistryUserValue, RetentionOptions } from "./files";
+import { DEFAULT_REALM, DEFAULT_RETENTION, localRegistryHostingYaml, maintenanceScript, REGISTRY_PORT, registryConfigYaml, registryRunScript, RegistryUserValue, RetentionOptions } from "./files";
 
 /** The registry image: the last 2.8 release of the CNCF distribution registry (config format 0.1, as tested here). */
 export const DEFAULT_REGISTRY_IMAGE = "docker.io/library/registry:2.8.3";
@@ -233,5 +233,55 @@ export function planDockerRegistry(p: DockerPlanInput): DockerPlan {
         containerdHostsTomlPath: containerdHostsTomlPath(pullHost),
         containerdHostsToml: containerdHostsToml(pullHost, pushHost),
         localRegistryHostingYaml: localRegistryHostingYaml({ host: pullHost, hostFromContainerRuntime: pullHost, hostFromClusterNetwork: pushHost, help: p.help }),
+    };
+}
+
+/** Every default of the local registry's arguments. */
+export const REGISTRY_DEFAULTS = {
+    namespace: "default",
+    name: "registry",
+    image: DEFAULT_REGISTRY_IMAGE,
+    realm: DEFAULT_REALM,
+    storageSize: "10Gi",
+    resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } } as ContainerResources,
+    help: "https://github.com/kubernetes/enhancements/tree/master/keps/sig-cluster-lifecycle/generic/1755-communicating-a-local-registry",
+    dockerHelp: "https://kind.sigs.k8s.io/docs/user/local-registry/",
+    dockerNetwork: "kind",
+    containerName: "kind-registry",
+    hostPort: 5001,
+};
+
+/** The in-cluster registry's plan input: the given values (argument names) with the defaults. */
+export function registryPlanInput(values: Record<string, any>, s: { auth: boolean; persistence: boolean }): RegistryPlanInput {
+    return {
+        namespace: values.namespace ?? REGISTRY_DEFAULTS.namespace,
+        name: values.name ?? REGISTRY_DEFAULTS.name,
+        image: values.image ?? REGISTRY_DEFAULTS.image,
+        auth: s.auth,
+        realm: values.realm ?? REGISTRY_DEFAULTS.realm,
+        persistence: s.persistence,
+        storageSize: values.storageSize ?? REGISTRY_DEFAULTS.storageSize,
+        storageClassName: values.storageClassName,
+        nodePort: values.nodePort,
+        hostFromOutside: values.hostFromOutside,
+        resources: values.resources ?? REGISTRY_DEFAULTS.resources,
+        garbageCollectionSchedule: values.garbageCollectionSchedule,
+        retention: { keepTags: values.keepTags ?? DEFAULT_RETENTION.keepTags, cacheTtlHours: values.cacheTtlHours ?? DEFAULT_RETENTION.cacheTtlHours },
+        help: values.localRegistryHostingHelp ?? REGISTRY_DEFAULTS.help,
+        allowedNamespaces: values.allowedNamespaces,
+        nodeCidrs: values.nodeCidrs,
+    };
+}
+
+/** The Docker-host registry's plan input: the given values (argument names) with the defaults. */
+export function dockerPlanInput(values: Record<string, any>, s: { auth: boolean }): DockerPlanInput {
+    return {
+        containerName: values.containerName ?? REGISTRY_DEFAULTS.containerName,
+        dockerNetwork: values.dockerNetwork ?? REGISTRY_DEFAULTS.dockerNetwork,
+        hostPort: values.hostPort ?? REGISTRY_DEFAULTS.hostPort,
+        image: values.image ?? REGISTRY_DEFAULTS.image,
+        auth: s.auth,
+        realm: values.realm ?? REGISTRY_DEFAULTS.realm,
+        help: values.localRegistryHostingHelp ?? REGISTRY_DEFAULTS.dockerHelp,
     };
 }
