@@ -406,8 +406,3 @@ export function buildDockerConfig(sources: DockerConfigSources): BuiltDockerConf
     }
     return { json: goJsonMarshal(config), registries: Object.keys(config.auths), warnings };
 }
-
-/** The credentials Secret's data: config.json under the type's data key, base64-encoded as the API stores it. */
-export function credentialsSecretData(dataKey: string, configJson: string): Record<string, string> {
-    return { [dataKey]: Buffer.from(configJson, "utf8").toString("base64") };
-}

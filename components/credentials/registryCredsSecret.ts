@@ -1,45 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { partOf } from "../common";
 import { asOutput, combine, isKnown, mapNow, Now } from "../inputs";
-import { InvalidInputError, quote, validateNamespace, validateObjectName, withComponent } from "../validation";
-import { buildDockerConfig, credentialsSecretData, RegistryLoginValue } from "./dockerConfig";
+import { validateNamespace, validateObjectName, withComponent } from "../validation";
+import { buildDockerConfig, RegistryLoginValue } from "./dockerConfig";
+import { CREDENTIALS_DEFAULTS, credentialsSecret, credentialsSecretData, MOUNT_FILE_NAME, secretDataKey } from "./secret";
 
-/** The Secret type kubelet accepts as an image pull secret; its data key is `.dockerconfigjson`. */
-export const SECRET_TYPE_DOCKER_CONFIG_JSON = "kubernetes.io/dockerconfigjson";
-
-/** A generic Secret with the data key `config.json` (`kubectl create secret generic --from-file`). */
-export const SECRET_TYPE_OPAQUE = "Opaque";
-
-/** The file name Kaniko reads credentials from, inside `/kaniko/.docker/`. */
-export const MOUNT_FILE_NAME = "config.json";
-
-/** The Secret's defaults. */
-export const CREDENTIALS_DEFAULTS = {
-    namespace: "default",
-    secretName: "registrycreds",
-    secretType: SECRET_TYPE_DOCKER_CONFIG_JSON,
-};
+export { CREDENTIALS_DEFAULTS, MOUNT_FILE_NAME, SECRET_TYPE_DOCKER_CONFIG_JSON, SECRET_TYPE_OPAQUE, secretDataKey } from "./secret";
 
 const COMPONENT = "RegistryCredsSecret";
-
-/**
- * The Secret data key for a secret type: `.dockerconfigjson` for `kubernetes.io/dockerconfigjson`,
- * `config.json` for `Opaque`.
- */
-export function secretDataKey(field: string, secretType: unknown): string {
-    if (secretType === SECRET_TYPE_DOCKER_CONFIG_JSON) {
-        return ".dockerconfigjson";
-    }
-    if (secretType === SECRET_TYPE_OPAQUE) {
-        return MOUNT_FILE_NAME;
-    }
-    throw new InvalidInputError(
-        field,
-        `is ${quote(secretType)}`,
-        `use "${SECRET_TYPE_DOCKER_CONFIG_JSON}" (the default; usable as an image pull secret) or "${SECRET_TYPE_OPAQUE}" (a generic Secret with the key config.json)`,
-    );
-}
 
 /** One registry login. */
 export interface RegistryLogin {
@@ -209,9 +177,7 @@ export class RegistryCredsSecret extends pulumi.ComponentResource {
         this.secret = new k8s.core.v1.Secret(
             name,
             {
-                metadata: { name: secretName, namespace, labels: partOf("registry-credentials") },
-                type: secretType,
-                data: pulumi.secret(combine(dataKey, built, credentialsSecretData)),
+                ...credentialsSecret({ name: secretName, namespace, type: secretType, data: pulumi.secret(combine(dataKey, built, credentialsSecretData)) }),
             },
             { parent: this },
         );
