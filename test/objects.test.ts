@@ -104,6 +104,6 @@ test("the stack's Kubernetes objects are the pure modules' objects, field for fi
     for (const object of pure) {
         const mine = registered.find((r) => key(r) === key(object))!;
         expect([key(object), withoutTypeFields(mine)]).toEqual([key(object), withoutTypeFields(object)]);
-        expect(() => validateK8sObject(object)).not.toThrow();
+        expect(() => validateK8sObject(object as { apiVersion: string; kind: string })).not.toThrow();
     }
 });
