@@ -164,7 +164,8 @@ export class KanikoBuilder extends pulumi.ComponentResource {
         this.namespace = credentials.namespace;
         this.dockerConfigJson = credentials.dockerConfigJson;
         this.podTemplateLabel = podTemplate.label;
-        this.podTemplateConfigMap = pulumi.interpolate`${podTemplate.configMapNamespace}/${podTemplate.configMapName}`;
+        // From the ConfigMap's metadata (one apply), so that it waits for the ConfigMap like its name does.
+        this.podTemplateConfigMap = podTemplate.configMap.metadata.apply((m) => `${m.namespace}/${m.name}`);
         this.executorFlags = podTemplate.executorFlags;
         this.jenkinsfileSnippet = podTemplate.jenkinsfileSnippet;
         this.podYaml = podTemplate.podYaml;
@@ -173,10 +174,12 @@ export class KanikoBuilder extends pulumi.ComponentResource {
         this.containerdHostsTomlPath = local ? local.containerdHostsTomlPath : podTemplate.containerdHostsTomlPath;
         this.dockerDaemonJson = podTemplate.dockerDaemonJson;
         this.pushHost = local ? local.pushHost : pulumi.output(args.podTemplate?.registry);
-        this.pullHost = local ? local.pullHost : pulumi.output(undefined);
-        this.dockerHubMirrorHost = mirror ? mirror.host : pulumi.output(undefined);
-        this.dockerHubMirrorContainerdHostsToml = mirror ? mirror.containerdHostsToml : pulumi.output(undefined);
-        this.dockerHubMirrorContainerdHostsTomlPath = mirror ? mirror.containerdHostsTomlPath : pulumi.output(undefined);
+        // One Output for every output this builder does not have.
+        const none = pulumi.output(undefined);
+        this.pullHost = local ? local.pullHost : none;
+        this.dockerHubMirrorHost = mirror ? mirror.host : none;
+        this.dockerHubMirrorContainerdHostsToml = mirror ? mirror.containerdHostsToml : none;
+        this.dockerHubMirrorContainerdHostsTomlPath = mirror ? mirror.containerdHostsTomlPath : none;
         // Registered as plain values where they are known (nothing to await), else as the outputs.
         const known = <T>(value: T | undefined, output: pulumi.Output<T>): pulumi.Input<T> => (value !== undefined ? value : output);
         const node = rendered?.nodeRegistryConfig;

@@ -290,7 +290,9 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
     private declareCluster(name: string, plan: Now<RegistryPlan>, material: pulumi.Output<{ htpasswd: string; httpSecret: string }>, args: LocalInsecureRegistryArgs): k8s.core.v1.Service {
         const parent = { parent: this };
         const secret = combine(plan, material, (p, m) => registryAuthSecret(p.input, m));
-        const authSecret = new k8s.core.v1.Secret(`${name}-auth`, { metadata: pulumi.unsecret(secret.metadata), type: "Opaque", data: pulumi.secret(secret.data) }, parent);
+        // The Secret's name, namespace and labels are the plan's (plain when known); its data is secret, like the material.
+        const metadata = mapNow(plan, (p) => registryAuthSecret(p.input, { htpasswd: "", httpSecret: "" }).metadata);
+        const authSecret = new k8s.core.v1.Secret(`${name}-auth`, { metadata, type: "Opaque", data: pulumi.secret(secret.data) }, parent);
         const config = new k8s.core.v1.ConfigMap(`${name}-config`, k8sArgs(mapNow(plan, (p) => registryConfigMap(p.input, p.configFiles)), ["metadata", "data"]), parent);
         const dependsOn: pulumi.Resource[] = [authSecret, config];
         if (args.persistence ?? true) {
