@@ -42,11 +42,6 @@ export function k8sArgs(object: Now<Record<string, any>>, fields: string[]): any
     return args;
 }
 
-/** A field of a value known now or later, as an Output: made from the plain value when it is known (no apply chain). */
-export function outputOf<T, K extends keyof T>(value: Now<T>, key: K): pulumi.Output<T[K]> {
-    return pulumi.Output.isInstance(value) ? (value.apply((v) => v[key]) as unknown as pulumi.Output<T[K]>) : (pulumi.output((value as T)[key]) as unknown as pulumi.Output<T[K]>);
-}
-
 /**
  * `fn(known, later)` once `later` resolves: with `known` a plain value, one apply on `later` (a
  * `pulumi.all` costs several times an apply); else both together.

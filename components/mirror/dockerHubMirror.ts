@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { combine, isKnown, isKnownDeep, k8sArgs, mapNow, Now, outputOf } from "../inputs";
+import { asOutput, combine, isKnown, isKnownDeep, k8sArgs, mapNow, Now } from "../inputs";
 import { ContainerResources } from "../common";
 import { withComponent } from "../validation";
 import {
@@ -169,18 +169,20 @@ export class DockerHubMirror extends pulumi.ComponentResource {
             new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, object((p) => p.objects.networkPolicy!, ["metadata", "spec"]), parent);
         }
 
-        this.host = outputOf(plan, "host");
-        this.executorFlags = outputOf(plan, "executorFlags");
-        this.configYaml = outputOf(plan, "configYaml");
-        this.containerdHostsTomlPath = outputOf(plan, "containerdHostsTomlPath");
-        this.containerdHostsToml = combine(plan, service.spec.clusterIP, (p, ip) => mirrorHostsToml(mirrorNodeAddress(p, ip)));
-        // Registered as plain values where they are known (nothing to await), else as the outputs.
-        this.registerOutputs({
+        // Each output once, a plain value where it is known: the properties are Outputs of these, and
+        // they are registered as they are (a known value has nothing to await).
+        const outputs = {
             host: mapNow(plan, (p) => p.host),
             executorFlags: mapNow(plan, (p) => p.executorFlags),
             configYaml: mapNow(plan, (p) => p.configYaml),
-            containerdHostsToml: this.containerdHostsToml,
+            containerdHostsToml: combine(plan, service.spec.clusterIP, (p, ip) => mirrorHostsToml(mirrorNodeAddress(p, ip))),
             containerdHostsTomlPath: mapNow(plan, (p) => p.containerdHostsTomlPath),
-        });
+        };
+        this.host = asOutput(outputs.host);
+        this.executorFlags = asOutput(outputs.executorFlags);
+        this.configYaml = asOutput(outputs.configYaml);
+        this.containerdHostsToml = outputs.containerdHostsToml;
+        this.containerdHostsTomlPath = asOutput(outputs.containerdHostsTomlPath);
+        this.registerOutputs(outputs);
     }
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { ContainerResources } from "../common";
-import { asOutput, isKnownDeep, k8sArgs, mapNow, Now, outputOf } from "../inputs";
+import { asOutput, isKnownDeep, k8sArgs, mapNow, Now } from "../inputs";
 import { InvalidInputError, withComponent } from "../validation";
 import { EnvVar } from "./pod";
 import { RenderedPodTemplate, renderKanikoPodTemplate, Resolved, STAND_INS } from "./render";
@@ -282,26 +282,11 @@ export class KanikoPodTemplate extends pulumi.ComponentResource {
         };
         mapNow(rendered, declareRbac);
 
-        const field = <K extends keyof RenderedPodTemplate>(key: K) => outputOf(rendered, key);
-        const node = mapNow(rendered, (t) => t.nodeRegistryConfig);
-        this.podYaml = field("podYaml");
-        this.sidecarLabel = asOutput(mapNow(rendered, (t) => `${t.sidecarLabel}=true`));
-        this.containerdHostsToml = asOutput(mapNow(node, (n) => n?.containerdHostsToml));
-        this.containerdHostsTomlPath = asOutput(mapNow(node, (n) => n?.containerdHostsTomlPath));
-        this.dockerDaemonJson = asOutput(mapNow(node, (n) => n?.dockerDaemonJson));
-        this.jcascYaml = field("jcascYaml");
-        this.executorFlags = field("executorFlags");
-        this.jenkinsfileSnippet = field("jenkinsfileSnippet");
-        this.label = field("label");
-        this.templateName = field("templateName");
-        this.cloudName = field("cloudName");
-        this.namespace = field("namespace");
-        this.configMapName = this.configMap.metadata.name;
-        this.configMapNamespace = this.configMap.metadata.namespace;
-
-        // Registered as plain values where they are known (nothing to await), else as the outputs.
+        // Each output once, a plain value where it is known: the properties are Outputs of these, and
+        // they are registered as they are (a known value has nothing to await).
         const now = <K extends keyof RenderedPodTemplate>(key: K) => mapNow(rendered, (t) => t[key]);
-        this.registerOutputs({
+        const node = mapNow(rendered, (t) => t.nodeRegistryConfig);
+        const outputs = {
             podYaml: now("podYaml"),
             jcascYaml: now("jcascYaml"),
             executorFlags: now("executorFlags"),
@@ -310,12 +295,26 @@ export class KanikoPodTemplate extends pulumi.ComponentResource {
             templateName: now("templateName"),
             cloudName: now("cloudName"),
             namespace: now("namespace"),
-            configMapName: now("configMapName"),
-            configMapNamespace: now("jenkinsNamespace"),
             sidecarLabel: mapNow(rendered, (t) => `${t.sidecarLabel}=true`),
             containerdHostsToml: mapNow(node, (n) => n?.containerdHostsToml),
             containerdHostsTomlPath: mapNow(node, (n) => n?.containerdHostsTomlPath),
             dockerDaemonJson: mapNow(node, (n) => n?.dockerDaemonJson),
-        });
+        };
+        this.podYaml = asOutput(outputs.podYaml);
+        this.jcascYaml = asOutput(outputs.jcascYaml);
+        this.executorFlags = asOutput(outputs.executorFlags);
+        this.jenkinsfileSnippet = asOutput(outputs.jenkinsfileSnippet);
+        this.label = asOutput(outputs.label);
+        this.templateName = asOutput(outputs.templateName);
+        this.cloudName = asOutput(outputs.cloudName);
+        this.namespace = asOutput(outputs.namespace);
+        this.sidecarLabel = asOutput(outputs.sidecarLabel);
+        this.containerdHostsToml = asOutput(outputs.containerdHostsToml);
+        this.containerdHostsTomlPath = asOutput(outputs.containerdHostsTomlPath);
+        this.dockerDaemonJson = asOutput(outputs.dockerDaemonJson);
+        // The ConfigMap's name and namespace from the resource, so that what uses them waits for it.
+        this.configMapName = this.configMap.metadata.name;
+        this.configMapNamespace = this.configMap.metadata.namespace;
+        this.registerOutputs({ ...outputs, configMapName: now("configMapName"), configMapNamespace: now("jenkinsNamespace") });
     }
 }

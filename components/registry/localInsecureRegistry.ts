@@ -3,15 +3,17 @@ import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import { checksum, containerdHostsToml, ContainerResources } from "../common";
 import { RegistryLogin } from "../credentials/registryCredsSecret";
-import { asOutput, combine, isKnown, isKnownDeep, k8sArgs, mapNow, Now, outputOf } from "../inputs";
+import { asOutput, combine, isKnown, isKnownDeep, k8sArgs, mapNow, Now } from "../inputs";
 import { InvalidInputError, quote, withComponent } from "../validation";
 import { deriveHttpSecret, htpasswdFile, REGISTRY_PATHS, REGISTRY_PORT, RegistryUserValue } from "./files";
 import {
     localRegistryHostingConfigMap,
     registryAuthSecret,
+    registryAuthSecretMetadata,
     registryConfigMap,
     registryDeployment,
     registryGcCronJob,
+    registryMetadata,
     registryNetworkPolicy,
     registryPvc,
     registryService,
@@ -256,34 +258,34 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
             new k8s.core.v1.ConfigMap(`${name}-local-registry-hosting`, k8sArgs(hosting, ["metadata", "data"]), parent);
         }
 
-        const field = <K extends keyof (RegistryPlan | DockerPlan)>(key: K) => outputOf(plan, key);
-        this.pushHost = field("pushHost");
-        this.pullHost = field("pullHost");
-        this.hostFromOutside = field("hostFromOutside");
-        this.executorFlags = field("executorFlags");
-        this.configYaml = field("configYaml");
-        this.containerdHostsTomlPath = field("containerdHostsTomlPath");
-        this.containerdHostsToml = hostsToml;
-        this.localRegistryHosting = field("localRegistryHostingYaml");
-        this.logins = pulumi.secret(
-            combine(plan, users, (p, u): RegistryLogin[] =>
-                u.length === 0 ? [] : [...new Set([p.pushHost, p.pullHost])].map((server) => ({ server, username: u[0].username, password: u[0].password })),
-            ),
-        );
-
-        // Registered as plain values where they are known (nothing to await), else as the outputs.
+        // Each output once, a plain value where it is known: the properties are Outputs of these, and
+        // they are registered as they are (a known value has nothing to await).
         const now = <K extends keyof (RegistryPlan | DockerPlan)>(key: K) => mapNow(plan, (p) => p[key]);
-        this.registerOutputs({
+        const outputs = {
             pushHost: now("pushHost"),
             pullHost: now("pullHost"),
             hostFromOutside: now("hostFromOutside"),
             executorFlags: now("executorFlags"),
-            logins: this.logins,
+            logins: pulumi.secret(
+                combine(plan, users, (p, u): RegistryLogin[] =>
+                    u.length === 0 ? [] : [...new Set([p.pushHost, p.pullHost])].map((server) => ({ server, username: u[0].username, password: u[0].password })),
+                ),
+            ),
             configYaml: now("configYaml"),
             containerdHostsTomlPath: now("containerdHostsTomlPath"),
-            containerdHostsToml: this.containerdHostsToml,
+            containerdHostsToml: hostsToml,
             localRegistryHosting: now("localRegistryHostingYaml"),
-        });
+        };
+        this.pushHost = asOutput(outputs.pushHost);
+        this.pullHost = asOutput(outputs.pullHost);
+        this.hostFromOutside = asOutput(outputs.hostFromOutside);
+        this.executorFlags = asOutput(outputs.executorFlags);
+        this.logins = outputs.logins;
+        this.configYaml = asOutput(outputs.configYaml);
+        this.containerdHostsTomlPath = asOutput(outputs.containerdHostsTomlPath);
+        this.containerdHostsToml = outputs.containerdHostsToml;
+        this.localRegistryHosting = asOutput(outputs.localRegistryHosting);
+        this.registerOutputs(outputs);
     }
 
     /** The in-cluster objects, from the plan (plain when it is known) and the password-derived material. */
@@ -291,7 +293,7 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
         const parent = { parent: this };
         const secret = combine(plan, material, (p, m) => registryAuthSecret(p.input, m));
         // The Secret's name, namespace and labels are the plan's (plain when known); its data is secret, like the material.
-        const metadata = mapNow(plan, (p) => registryAuthSecret(p.input, { htpasswd: "", httpSecret: "" }).metadata);
+        const metadata = mapNow(plan, (p) => registryAuthSecretMetadata(p.input));
         const authSecret = new k8s.core.v1.Secret(`${name}-auth`, { metadata, type: "Opaque", data: pulumi.secret(secret.data) }, parent);
         const config = new k8s.core.v1.ConfigMap(`${name}-config`, k8sArgs(mapNow(plan, (p) => registryConfigMap(p.input, p.configFiles)), ["metadata", "data"]), parent);
         const dependsOn: pulumi.Resource[] = [authSecret, config];
@@ -304,7 +306,7 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
         // against the htpasswd line itself, and it holds nothing that logs in.
         const authChecksum = pulumi.unsecret(material.apply((m) => checksum(`${m.htpasswd}\0${m.httpSecret}`)));
         const deployment = combine(plan, authChecksum, (p, sum) => registryDeployment(p.input, { config: checksum(JSON.stringify(p.configFiles)), auth: sum }));
-        new k8s.apps.v1.Deployment(name, { metadata: mapNow(plan, (p) => registryDeployment(p.input, { config: "", auth: "" }).metadata), spec: deployment.spec }, { parent: this, dependsOn });
+        new k8s.apps.v1.Deployment(name, { metadata: mapNow(plan, (p) => registryMetadata(p.input)), spec: deployment.spec }, { parent: this, dependsOn });
         const service = new k8s.core.v1.Service(name, k8sArgs(mapNow(plan, (p) => registryService(p.input)), ["metadata", "spec"]), parent);
         if (args.garbageCollectionSchedule !== undefined) {
             const job = mapNow(plan, (p) => registryGcCronJob({ ...p.input, garbageCollectionSchedule: p.input.garbageCollectionSchedule ?? "" }));

@@ -33,6 +33,16 @@ const CONTAINER_SECURITY_CONTEXT = {
     seccompProfile: { type: "RuntimeDefault" },
 };
 
+/** The metadata of a registry object: `name` (default: the registry's), its namespace and labels. */
+export function registryMetadata(p: RegistryPlanInput, name: string = p.name): Record<string, any> {
+    return { name, namespace: p.namespace, labels: REGISTRY_LABELS(p.name, p.appName) };
+}
+
+/** The metadata of the registry's auth Secret (known before any password is). */
+export function registryAuthSecretMetadata(p: RegistryPlanInput): Record<string, any> {
+    return { name: registryObjectNames(p.name).auth, namespace: p.namespace, labels: { ...PART_OF } };
+}
+
 /** Names of the registry's Kubernetes objects. */
 export function registryObjectNames(name: string) {
     return { deployment: name, service: name, config: `${name}-config`, auth: `${name}-auth`, data: `${name}-data`, gc: `${name}-gc` };
@@ -79,7 +89,7 @@ export function registryDeployment(
     return {
         apiVersion: "apps/v1",
         kind: "Deployment",
-        metadata: { name: p.name, namespace: p.namespace, labels: REGISTRY_LABELS(p.name, p.appName) },
+        metadata: registryMetadata(p),
         spec: {
             replicas: 1,
             strategy: { type: "Recreate" },
@@ -120,7 +130,7 @@ export function registryService(p: RegistryPlanInput): Record<string, any> {
     return {
         apiVersion: "v1",
         kind: "Service",
-        metadata: { name: p.name, namespace: p.namespace, labels: REGISTRY_LABELS(p.name, p.appName) },
+        metadata: registryMetadata(p),
         spec: { type: p.nodePort !== undefined ? "NodePort" : "ClusterIP", selector: SELECTOR(p.name, p.appName), ports: [port] },
     };
 }
@@ -132,7 +142,7 @@ export function registryPvc(p: RegistryPlanInput): Record<string, any> {
     return {
         apiVersion: "v1",
         kind: "PersistentVolumeClaim",
-        metadata: { name: registryObjectNames(p.name).data, namespace: p.namespace, labels: REGISTRY_LABELS(p.name, p.appName) },
+        metadata: registryMetadata(p, registryObjectNames(p.name).data),
         spec,
     };
 }
@@ -148,7 +158,7 @@ export function registryGcCronJob(p: RegistryPlanInput & { garbageCollectionSche
     return {
         apiVersion: "batch/v1",
         kind: "CronJob",
-        metadata: { name: registryObjectNames(p.name).gc, namespace: p.namespace, labels: REGISTRY_LABELS(p.name, p.appName) },
+        metadata: registryMetadata(p, registryObjectNames(p.name).gc),
         spec: {
             schedule: p.garbageCollectionSchedule,
             concurrencyPolicy: "Forbid",
@@ -203,7 +213,7 @@ export function registryNetworkPolicy(p: RegistryPlanInput): Record<string, any>
     return {
         apiVersion: "networking.k8s.io/v1",
         kind: "NetworkPolicy",
-        metadata: { name: p.name, namespace: p.namespace, labels: REGISTRY_LABELS(p.name, p.appName) },
+        metadata: registryMetadata(p),
         spec: {
             podSelector: { matchLabels: SELECTOR(p.name, p.appName) },
             policyTypes: ["Ingress"],
@@ -218,7 +228,7 @@ export function registryAuthSecret(p: RegistryPlanInput, material: { htpasswd: s
     return {
         apiVersion: "v1",
         kind: "Secret",
-        metadata: { name: registryObjectNames(p.name).auth, namespace: p.namespace, labels: { ...PART_OF } },
+        metadata: registryAuthSecretMetadata(p),
         type: "Opaque",
         data: p.auth ? { htpasswd: b64(material.htpasswd), "http-secret": b64(material.httpSecret) } : { "http-secret": b64(material.httpSecret) },
     };
