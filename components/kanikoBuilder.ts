@@ -4,7 +4,8 @@ import { LocalInsecureRegistry, LocalInsecureRegistryArgs, precheckLocalInsecure
 import { DockerHubMirror, DockerHubMirrorArgs, precheckDockerHubMirror } from "./mirror/dockerHubMirror";
 import { MIRROR_DEFAULTS } from "./mirror/plan";
 import { CREDENTIALS_DEFAULTS, markRegistryCredsSecretChecked, RegistryCredsSecret, RegistryLogin, precheckRegistryCredsSecret, secretDataKey } from "./credentials/registryCredsSecret";
-import { combine, isKnownDeep, resolveKnown } from "./inputs";
+import { combine, isKnown, isKnownDeep, resolveKnown } from "./inputs";
+import { REGISTRY_DEFAULTS } from "./registry/plan";
 import { InvalidInputError, quote, withComponent } from "./validation";
 
 const COMPONENT = "KanikoBuilder";
@@ -212,13 +213,13 @@ export class KanikoBuilder extends pulumi.ComponentResource {
  * Checked on what is known now.
  */
 function checkMirrorBesideRegistry(local: LocalInsecureRegistryArgs, mirror: DockerHubMirrorArgs): void {
-    const known = (v: unknown) => (v === undefined || pulumi.Output.isInstance(v) || v instanceof Promise ? undefined : v);
+    const known = (v: unknown) => (v !== undefined && isKnown(v) ? v : undefined);
     if ((local.mode ?? "cluster") !== "cluster") return;
-    const localName = known(local.name) ?? "registry";
+    const localName = known(local.name) ?? REGISTRY_DEFAULTS.name;
     const mirrorName = known(mirror.name) ?? MIRROR_DEFAULTS.name;
-    // Both default to the builder's namespace, else `default`: unknown ones are not compared.
-    const localNs = local.namespace === undefined ? "default" : known(local.namespace);
-    const mirrorNs = mirror.namespace === undefined ? "default" : known(mirror.namespace);
+    // Both default to the builder's namespace, else their own default: unknown ones are not compared.
+    const localNs = local.namespace === undefined ? REGISTRY_DEFAULTS.namespace : known(local.namespace);
+    const mirrorNs = mirror.namespace === undefined ? MIRROR_DEFAULTS.namespace : known(mirror.namespace);
     if (localName === mirrorName && localNs !== undefined && localNs === mirrorNs) {
         throw new InvalidInputError("dockerHubMirror.name", `${quote(mirrorName)} is also the local registry's name in the namespace ${quote(localNs)}`, "give the mirror another name");
     }

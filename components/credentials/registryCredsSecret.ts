@@ -176,9 +176,7 @@ export class RegistryCredsSecret extends pulumi.ComponentResource {
 
         this.secret = new k8s.core.v1.Secret(
             name,
-            {
-                ...credentialsSecret({ name: secretName, namespace, type: secretType, data: pulumi.secret(combine(dataKey, built, credentialsSecretData)) }),
-            },
+            credentialsSecret({ name: secretName, namespace, type: secretType, data: pulumi.secret(combine(dataKey, built, credentialsSecretData)) }),
             { parent: this },
         );
         // Taken from the Secret, so that whatever uses them waits for the Secret to exist.
