@@ -87,8 +87,10 @@ export function clusterInitStack() {
     const secret = (key: string) => requireSecretKey(config, key) as pulumi.Output<string>;
     /** A config string, where an empty string (a Pulumi.yaml default) counts as unset. */
     const optional = (key: string) => config.get(key) || undefined;
-    /** Whether a key is set, checked without reading the value, so that no secret passes through a plain-text getter. */
-    const isSet = (key: string) => pulumi.runtime.getConfig(`${config.name}:${key}`) !== undefined;
+    /** A key's raw text, read without a typed getter (which would pass a secret through a plain-text path). */
+    const raw = (key: string) => pulumi.runtime.getConfig(`${config.name}:${key}`);
+    /** Whether a key is set. */
+    const isSet = (key: string) => raw(key) !== undefined;
     /** A typed key: Pulumi's own type errors become errors in the user's terms, with the command that fixes them. */
     const typed = <T>(key: string, expected: string, example: string, read: () => T | undefined, ok: (v: T) => boolean = () => true): T | undefined => {
         let value: T | undefined;
@@ -147,7 +149,7 @@ export function clusterInitStack() {
               : pulumi.secret(new random.RandomPassword("kaniko-builder-local-registry-password", { length: 32, special: false }).result);
 
     const cacheTtlHours = num("cacheTtlHours", "336");
-    if (cacheTtlHours !== undefined && cacheTtlHours < 1) throw configError("cacheTtlHours", `is ${cacheTtlHours}`, "give at least 1 hour, e.g. 336 (two weeks, Kaniko's default)");;
+    if (cacheTtlHours !== undefined && cacheTtlHours < 1) throw configError("cacheTtlHours", `is ${cacheTtlHours}`, "give at least 1 hour, e.g. 336 (two weeks, Kaniko's default)");
     // A key the stack does not read (a typo such as `registy`) would be ignored without a word.
     const prefix = `${config.name}:`;
     const present = Object.keys(pulumi.runtime.allConfig()).filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
@@ -162,7 +164,7 @@ export function clusterInitStack() {
     if (!mirrorOn) {
         // A mirror setting without the mirror is a forgotten `dockerHubMirror: true` (Pulumi.yaml's defaults do not count).
         const mirrorKeys = ["dockerHubMirrorRemoteUrl", "dockerHubMirrorUsername", "dockerHubMirrorPassword", "dockerHubMirrorNodePort", "dockerHubMirrorStorageClass", "dockerHubMirrorNetworkPolicy"];
-        const stray = mirrorKeys.find((k) => !["", "0", "false", undefined].includes(pulumi.runtime.getConfig(`${config.name}:${k}`)));
+        const stray = mirrorKeys.find((k) => !["", "0", "false", undefined].includes(raw(k)));
         if (stray !== undefined) throw configError(stray, "is set while dockerHubMirror is off", "turn the mirror on (`pulumi config set dockerHubMirror true`), or remove the key");
     }
 
