@@ -4,7 +4,7 @@ import { parse } from "yaml";
 import { DockerHubMirror, InvalidInputError, KanikoBuilder, KanikoPodTemplate } from "../components";
 import { mirrorHostsToml, mirrorRunScript, planDockerHubMirror, MIRROR_DEFAULTS } from "../components/mirror/plan";
 import { validateK8sObject } from "./helpers/k8sSchema";
-import { isWireSecret, recordResources, settle, unwrapSecrets, valueOf } from "./helpers/pulumiMocks";
+import { isWireSecret, recordResources, settle, sortPairs, unwrapSecrets, valueOf } from "./helpers/pulumiMocks";
 
 const mocks = recordResources();
 beforeEach(() => mocks.reset());
@@ -18,8 +18,7 @@ async function create(name: string, args: ConstructorParameters<typeof DockerHub
 }
 const byType = mocks.inputsOf;
 const one = mocks.one;
-/** Pairs [type, name] in the order registered() gives them. */
-const sorted = (pairs: string[][]) => [...pairs].sort((a, b) => (a.join(" ") < b.join(" ") ? -1 : 1));
+const sorted = sortPairs;
 const registered = mocks.registered;
 
 describe("DockerHubMirror", () => {

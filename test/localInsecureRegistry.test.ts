@@ -7,7 +7,7 @@ import { containerdHostsToml } from "../components/common";
 import { maintenanceRequestScript, maintenanceScript, registryRunScript } from "../components/registry/files";
 import { configJsonOf } from "./helpers/credsSecret";
 import { validateK8sObject } from "./helpers/k8sSchema";
-import { RecordedResource, SECRET_SIG, isWireSecret, recordResources, settle, unwrapSecrets, valueOf } from "./helpers/pulumiMocks";
+import { RecordedResource, SECRET_SIG, isWireSecret, recordResources, settle, sortPairs, unwrapSecrets, valueOf } from "./helpers/pulumiMocks";
 
 const mocks = recordResources();
 beforeEach(() => mocks.reset());
@@ -23,8 +23,7 @@ async function create(name: string, args: ConstructorParameters<typeof LocalInse
 
 const byType = mocks.inputsOf;
 const one = mocks.one;
-/** Pairs [type, name] in the order registered() gives them. */
-const sorted = (pairs: string[][]) => [...pairs].sort((a, b) => (a.join(" ") < b.join(" ") ? -1 : 1));
+const sorted = sortPairs;
 const registered = mocks.registered;
 const decode = (b64: string) => Buffer.from(b64, "base64").toString("utf8");
 

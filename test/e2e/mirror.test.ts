@@ -44,11 +44,22 @@ async function generate(remoteUrl: string) {
     return { files: configMap.data as Record<string, string>, env, command: container.command as string[] };
 }
 
-/** A registry on loopback that plays Docker Hub (anonymous pulls), on a fixed port and storage so that it can be restarted. */
-async function upstreamRegistry(work: string, port: number): Promise<RegistryProcess> {
-    const config = { version: 0.1, log: { level: "warn" }, storage: { filesystem: { rootdirectory: path.join(work, "upstream-data") } }, http: { addr: `127.0.0.1:${port}` } };
+/**
+ * A registry on loopback that plays Docker Hub, on a fixed port and storage so that it can be
+ * restarted: anonymous pulls, or with `auth` (a token server's) the way Docker Hub authenticates.
+ */
+async function upstreamRegistry(work: string, port: number, auth?: Record<string, unknown>): Promise<RegistryProcess> {
+    const config = { version: 0.1, log: { level: "warn" }, storage: { filesystem: { rootdirectory: path.join(work, "upstream-data") } }, http: { addr: `127.0.0.1:${port}` }, ...(auth ? { auth } : {}) };
     fs.writeFileSync(path.join(work, "upstream.yml"), stringify(config));
     return serveRegistry({ configFile: path.join(work, "upstream.yml"), port, logFile: path.join(work, "upstream.log") });
+}
+
+/** A generated registry config with only the listen address and the storage path changed for this host. */
+function forThisHost(configYaml: string, port: number, data: string): string {
+    const config = parse(configYaml);
+    config.http.addr = `127.0.0.1:${port}`;
+    config.storage.filesystem.rootdirectory = data;
+    return stringify(config);
 }
 
 describeWithTools("DockerHubMirror's generated files run a pull-through cache of a real upstream", [TOOLS.registry, TOOLS.skopeo], () => {
@@ -109,14 +120,8 @@ describeWithTools("DockerHubMirror's generated files run a pull-through cache of
         const etc = path.join(work, "etc");
         fs.mkdirSync(etc);
         for (const [name, content] of Object.entries(generated.files)) {
-            let text = content.split("/etc/docker/registry").join(etc);
-            if (name.endsWith(".yml")) {
-                const config = parse(text);
-                config.http.addr = `127.0.0.1:${mirrorPort}`;
-                config.storage.filesystem.rootdirectory = data();
-                text = stringify(config);
-            }
-            fs.writeFileSync(path.join(etc, name), text);
+            const text = content.split("/etc/docker/registry").join(etc);
+            fs.writeFileSync(path.join(etc, name), name.endsWith(".yml") ? forThisHost(text, mirrorPort, data()) : text);
         }
         fs.mkdirSync(path.join(work, "bin"));
         fs.writeFileSync(path.join(work, "bin", "registry"), '#!/bin/sh\nexec docker-registry "$@"\n', { mode: 0o755 });
@@ -205,11 +210,8 @@ describeWithTools("the upstream login reaches an upstream that authenticates as 
     async function mirror(env: Record<string, string>): Promise<RegistryProcess> {
         const generated = await generate(`http://${upstream.host}`);
         const port = await freePort();
-        const config = parse(generated.files["config.yml"]);
-        config.http.addr = `127.0.0.1:${port}`;
-        config.storage.filesystem.rootdirectory = path.join(work, `mirror-${port}`);
         const file = path.join(work, `mirror-${port}.yml`);
-        fs.writeFileSync(file, stringify(config));
+        fs.writeFileSync(file, forThisHost(generated.files["config.yml"], port, path.join(work, `mirror-${port}`)));
         const m = await serveRegistry({ configFile: file, port, logFile: path.join(work, `mirror-${port}.log`), env });
         mirrors.push(m);
         return m;
@@ -218,10 +220,7 @@ describeWithTools("the upstream login reaches an upstream that authenticates as 
     beforeAll(async () => {
         work = fs.mkdtempSync(path.join(os.tmpdir(), "kaniko-builder-mirror-token-"));
         tokens = await startTokenServer(work, UPSTREAM_LOGIN);
-        const port = await freePort();
-        const config = { version: 0.1, log: { level: "warn" }, storage: { filesystem: { rootdirectory: path.join(work, "upstream-data") } }, http: { addr: `127.0.0.1:${port}` }, auth: tokens.registryAuth() };
-        fs.writeFileSync(path.join(work, "upstream.yml"), stringify(config));
-        upstream = await serveRegistry({ configFile: path.join(work, "upstream.yml"), port, logFile: path.join(work, "upstream.log") });
+        upstream = await upstreamRegistry(work, await freePort(), tokens.registryAuth());
         const image = writeOciImage(path.join(work, "image"), "1.0", "a private image\n");
         const pushed = await runAsync("skopeo", ["--insecure-policy", "copy", "--dest-tls-verify=false", "--dest-creds", `${UPSTREAM_LOGIN.username}:${UPSTREAM_LOGIN.password}`, `oci:${image.dir}:${image.tag}`, `docker://${upstream.host}/library/private:1`]);
         if (pushed.status !== 0) throw new Error(`push to the token-auth upstream: ${pushed.stderr}\n${upstream.log()}`);

@@ -4,6 +4,7 @@
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { byKey } from "../../components/common";
 import { installMockMonitor, isWireSecret, providerState } from "../../render/renderStack";
 import { clusterInitStack } from "../../stack";
 
@@ -73,10 +74,15 @@ export function recordResources(options: { preview?: boolean } = {}): Recorder {
             if (found.length !== 1) throw new Error(`${found.length} resources of type ${type}, not 1`);
             return found[0];
         },
-        registered: () => resources.map((r) => [r.type, r.name]).sort((a, b) => (a.join(" ") < b.join(" ") ? -1 : 1)),
+        registered: () => sortPairs(resources.map((r) => [r.type, r.name])),
     };
     installed = { preview, recorder };
     return recorder;
+}
+
+/** Pairs such as [type, name] in a fixed order: what registered() returns, for the lists tests expect. */
+export function sortPairs(pairs: string[][]): string[][] {
+    return [...pairs].sort(byKey((pair) => pair.join(" ")));
 }
 
 export interface Recorder {
