@@ -17,7 +17,9 @@ const code = (value: unknown) => {
 
 /** The markdown table: key, type, default, meaning. */
 export function stackConfigTable(pulumiYaml: string): string {
-    const rows = Object.entries<any>(parse(pulumiYaml).config ?? {}).map(([k, spec]) => {
+    // Keys of other namespaces (kubernetes:...) set the default provider, not the stack: docs/configuration.md says so in prose.
+    const own = Object.entries<any>(parse(pulumiYaml).config ?? {}).filter(([k]) => k.startsWith("kaniko-builder:"));
+    const rows = own.map(([k, spec]) => {
         const type = spec.type === "array" ? `list of ${spec.items?.type ?? "values"}` : spec.type;
         return `| \`${k.replace(/^kaniko-builder:/, "")}\` | ${type} | ${code(spec.default)} | ${cell(spec.description ?? "")} |`;
     });
