@@ -5,8 +5,8 @@ module.exports = {
   testEnvironmentOptions: { globalsCleanup: "off" },
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
-  // The cluster tier runs on its own (npm run test:cluster, test/cluster/jest.config.js).
-  testPathIgnorePatterns: ["/node_modules/", "/test/cluster/"],
+  // The cluster and engine tiers run on their own (npm run test:cluster, npm run test:engine).
+  testPathIgnorePatterns: ["/node_modules/", "/test/cluster/", "/test/engine/"],
   transform: {
     "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2020", parser: { syntax: "typescript" } } }],
   },

@@ -1,0 +1,107 @@
+/**
+ * The engine tier's tools: a stack of the cluster-init program run by the real Pulumi CLI (built by
+ * test/engine/tools.sh, or the one on PATH) with the real Kubernetes provider, on a local state
+ * backend of its own, through the Automation API.
+ *
+ * The program runs inline: the Automation API serves `clusterInitStack()` (what index.ts exports)
+ * from this process and starts `pulumi up --client=<address>`, so the CLI needs no Node.js language
+ * host (pulumi-language-nodejs, which the Go module proxy reachable here does not serve). The
+ * workspace's project file is the repository's Pulumi.yaml, so the engine validates the stack's
+ * config against its typed declarations as it does for `pulumi up` in this directory.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ConfigMap, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { ROOT } from "../cluster/cluster";
+import { clusterInitStack } from "../../stack";
+
+export const PROJECT = "kaniko-builder";
+
+/** A stack on a state backend and Pulumi home of its own, removed by `remove()`. */
+export interface EngineStack {
+    stack: Stack;
+    dir: string;
+    /** `pulumi <args>` in the stack's workspace (commands that do not run the program); never throws. */
+    cli(args: string[]): { status: number | null; stdout: string; stderr: string };
+    /** Destroys what the stack made, removes the stack and its directories. */
+    remove(): Promise<void>;
+}
+
+let command: Promise<PulumiCommand> | undefined;
+/** The CLI on PATH (test/engine/run.sh puts the built one first). */
+export const pulumiCommand = () => (command ??= PulumiCommand.get({ skipVersionCheck: false }));
+
+/** Config as the tests write it: plain strings, and the keys in `secrets` set as secrets. */
+export function configMap(config: Record<string, string>, secrets: string[] = []): ConfigMap {
+    return Object.fromEntries(Object.entries(config).map(([k, value]) => [`${PROJECT}:${k}`, { value, secret: secrets.includes(k) }]));
+}
+
+/** A new stack of the cluster-init program with `config`, in a temporary workspace. */
+export async function newStack(name: string, config: Record<string, string>, secrets: string[] = []): Promise<EngineStack> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kb-engine-${name}-`));
+    const work = path.join(dir, "project");
+    fs.mkdirSync(path.join(dir, "state"));
+    fs.mkdirSync(path.join(dir, "home"));
+    fs.mkdirSync(work);
+    // The repository's project file, less `main` (the program is served inline, and the CLI refuses a
+    // project whose main file is missing).
+    const project = fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8").replace(/^main: .*\n/m, "");
+    fs.writeFileSync(path.join(work, "Pulumi.yaml"), project);
+    const envVars: Record<string, string> = {
+        PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
+        PULUMI_HOME: path.join(dir, "home"),
+        PULUMI_CONFIG_PASSPHRASE: "engine-tier-passphrase-fake",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        PULUMI_DISABLE_REGISTRY_RESOLVE: "true",
+    };
+    const pulumi = await pulumiCommand();
+    const stack = await LocalWorkspace.createStack({ stackName: name, projectName: PROJECT, program: async () => clusterInitStack() }, { workDir: work, envVars, pulumiCommand: pulumi });
+    await stack.setAllConfig(configMap(config, secrets));
+    const cli = (args: string[]) => {
+        const r = spawnSync("pulumi", [...args, "--stack", name, "--non-interactive"], { cwd: work, env: { ...process.env, ...envVars }, encoding: "utf8", maxBuffer: 64 << 20, timeout: 600_000 });
+        return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    let removed = false;
+    return {
+        stack,
+        dir,
+        cli,
+        async remove() {
+            if (removed) return;
+            removed = true;
+            try {
+                await stack.destroy({ onOutput: undefined });
+                await stack.workspace.removeStack(name);
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        },
+    };
+}
+
+/**
+ * What a reader of the state sees without the passphrase: `pulumi stack export` (secrets left
+ * encrypted; the Automation API's exportStack decrypts them) and the backend's files on disk.
+ */
+export function stateAtRest(s: EngineStack): string {
+    const r = s.cli(["stack", "export"]);
+    if (r.status !== 0) throw new Error(`pulumi stack export exited ${r.status}: ${r.stderr}`);
+    const files: string[] = [];
+    const walk = (d: string) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+            const p = path.join(d, e.name);
+            if (e.isDirectory()) walk(p);
+            else files.push(fs.readFileSync(p, "latin1"));
+        }
+    };
+    walk(path.join(s.dir, "state"));
+    return [r.stdout, ...files].join("\n");
+}
+
+/** The values of `secrets` that `text` holds, plain or base64 (as config.json and Secrets carry them). */
+export function leaked(text: string, secrets: string[]): string[] {
+    return secrets.flatMap((v) => [v, Buffer.from(v).toString("base64")]).filter((v) => text.includes(v));
+}

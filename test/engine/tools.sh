@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Builds the Pulumi CLI and the Kubernetes provider that the engine tier (test/engine/) runs, from
+# their Go modules, once, into a cache outside the repository, and prints the directory that holds
+# them (`bin/pulumi`, `bin/pulumi-resource-kubernetes`). A later call with the same versions reuses it.
+#
+#   bash test/engine/tools.sh          # builds if needed; last line: the bin directory
+#
+# Cache: $KANIKO_BUILDER_TOOLS (default /var/cache/kaniko-builder-tools), one folder per version set.
+# Go's own module and build caches (GOMODCACHE, GOCACHE) make a rebuild after a version bump cheap.
+#
+# What is pinned, and why these versions (see docs/testing.md, "The engine tier"):
+# - CLI: github.com/pulumi/pulumi/pkg/v3 v3.248.0, the version of @pulumi/pulumi in package.json.
+#   pkg/v3's go.mod replaces sdk/v3 with ../sdk (local: dropped, the required sdk/v3 v3.248.0 is the
+#   same code) and github.com/atotto/clipboard with a fork (repeated below; `go install pkg@version`
+#   refuses a module with replaces, hence the small main module). Release flags: -trimpath, tags
+#   osusergo,grpcnotrace, the version in sdk/v3/go/common/version.Version.
+# - Kubernetes provider: github.com/pulumi/pulumi-kubernetes/provider/v4 has no tags of its own; the
+#   Go module proxy this project reaches serves it only at the pseudo-version below (a commit after
+#   v4.24.0) and refuses the commit of v4.34.2, the version @pulumi/kubernetes asks for. The engine
+#   uses a provider found on PATH whatever version the SDK asks for, so test/engine/run.sh puts this
+#   one on PATH, and the tier prints the version it really ran. Its go.mod replaces
+#   pulumi-kubernetes/sdk/v4 with ../sdk (not in the module's zip): pointed at sdk/v4 v4.24.0 from
+#   the proxy. cmd/pulumi-resource-kubernetes embeds schema-embed.json and
+#   terraform-mapping-embed.json, which the repository does not commit: `go generate` on main.go
+#   (generate.go) writes them from the committed schema.json and terraform-mapping.json, with the
+#   version in VERSION.
+set -euo pipefail
+
+PULUMI_VERSION=3.248.0
+K8S_MODULE=github.com/pulumi/pulumi-kubernetes/provider/v4
+K8S_PSEUDO=v4.0.0-20260115033456-f47bc2d6f199
+K8S_VERSION=4.24.0          # the release the pseudo-version's commit follows (its CHANGELOG)
+K8S_SDK=v4.24.0
+CLIPBOARD_FORK="github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e"
+
+cache=${KANIKO_BUILDER_TOOLS:-/var/cache/kaniko-builder-tools}
+dir="$cache/pulumi-v$PULUMI_VERSION-kubernetes-${K8S_PSEUDO##*-}"
+if [ -x "$dir/bin/pulumi" ] && [ -x "$dir/bin/pulumi-resource-kubernetes" ] && [ -f "$dir/bin/VERSIONS" ]; then
+    echo "$dir/bin"
+    exit 0
+fi
+# test/engine/run.sh asks only whether they are there.
+[ -z "${KANIKO_BUILDER_TOOLS_CHECK_ONLY:-}" ] || exit 3
+command -v go >/dev/null || { echo "tools.sh: Go is needed to build the Pulumi CLI (Go 1.26 or newer)" >&2; exit 1; }
+
+mkdir -p "$cache"
+work=$(mktemp -d "$cache/.build.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/bin" "$work/cli"
+export CGO_ENABLED=0 GOFLAGS=-mod=mod
+started=$SECONDS
+
+# The CLI, from a main module that requires pkg/v3 and sdk/v3 and repeats pkg/v3's non-local replace.
+cat >"$work/cli/go.mod" <<MOD
+module kaniko-builder.local/pulumi-cli
+
+go 1.26
+
+require (
+	github.com/pulumi/pulumi/pkg/v3 v$PULUMI_VERSION
+	github.com/pulumi/pulumi/sdk/v3 v$PULUMI_VERSION
+)
+
+replace github.com/atotto/clipboard => $CLIPBOARD_FORK
+MOD
+printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"\n' >"$work/cli/tools.go"
+echo "tools.sh: building the Pulumi CLI v$PULUMI_VERSION from github.com/pulumi/pulumi/pkg/v3" >&2
+(cd "$work/cli" && go mod tidy >&2 && go build -trimpath -tags osusergo,grpcnotrace \
+    -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
+    -o "$work/bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+
+# The Kubernetes provider, in a writable copy of its module (go generate writes beside main.go).
+echo "tools.sh: building pulumi-resource-kubernetes from $K8S_MODULE@$K8S_PSEUDO" >&2
+src=$(go mod download -json "$K8S_MODULE@$K8S_PSEUDO" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+[ -d "$src" ] || { echo "tools.sh: go mod download $K8S_MODULE@$K8S_PSEUDO gave no directory" >&2; exit 1; }
+cp -r "$src" "$work/kubernetes"
+chmod -R u+w "$work/kubernetes"
+(cd "$work/kubernetes" &&
+    go mod edit -replace "github.com/pulumi/pulumi-kubernetes/sdk/v4=github.com/pulumi/pulumi-kubernetes/sdk/v4@$K8S_SDK" &&
+    (cd cmd/pulumi-resource-kubernetes && VERSION=$K8S_VERSION go generate main.go) &&
+    go build -trimpath -ldflags "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=v$K8S_VERSION+${K8S_PSEUDO##*-}" \
+        -o "$work/bin/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes)
+
+"$work/bin/pulumi" version >&2
+# The provider has no version flag; the engine tier's closing line reads this file beside it.
+printf 'pulumi v%s\nkubernetes v%s+%s\n' "$PULUMI_VERSION" "$K8S_VERSION" "${K8S_PSEUDO##*-}" >"$work/bin/VERSIONS"
+rm -rf "$dir"
+mv "$work/bin" "$work/done" && mkdir -p "$dir" && mv "$work/done" "$dir/bin"
+echo "tools.sh: built in $((SECONDS - started)) s into $dir" >&2
+echo "$dir/bin"
