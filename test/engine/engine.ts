@@ -14,10 +14,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ConfigMap, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { PROJECT } from "../../render/renderStack";
 import { ROOT } from "../cluster/cluster";
 import { clusterInitStack } from "../../stack";
-
-export const PROJECT = "kaniko-builder";
 
 /** A stack on a state backend and Pulumi home of its own, removed by `remove()`. */
 export interface EngineStack {
@@ -34,7 +33,7 @@ let command: Promise<PulumiCommand> | undefined;
 export const pulumiCommand = () => (command ??= PulumiCommand.get({ skipVersionCheck: false }));
 
 /** Config as the tests write it: plain strings, and the keys in `secrets` set as secrets. */
-export function configMap(config: Record<string, string>, secrets: string[] = []): ConfigMap {
+function configMap(config: Record<string, string>, secrets: string[] = []): ConfigMap {
     return Object.fromEntries(Object.entries(config).map(([k, value]) => [`${PROJECT}:${k}`, { value, secret: secrets.includes(k) }]));
 }
 
@@ -73,7 +72,7 @@ export async function newStack(name: string, config: Record<string, string>, sec
             if (removed) return;
             removed = true;
             try {
-                await stack.destroy({ onOutput: undefined });
+                await stack.destroy();
                 await stack.workspace.removeStack(name);
             } finally {
                 fs.rmSync(dir, { recursive: true, force: true });
