@@ -12,6 +12,6 @@ module.exports = {
   },
   // Examples import the package by name, as another stack would.
   moduleNameMapper: { "^kaniko-builder$": "<rootDir>/components/index.ts" },
-  reporters: ["default", "<rootDir>/test/summaryReporter.js"],
+  reporters: ["default", ["<rootDir>/test/summaryReporter.js", { tiers: ["unit", "e2e"] }]],
   testTimeout: 60000,
 };

@@ -1,6 +1,6 @@
 /**
  * Ends the cluster tier with the lines CI reads:
- *   cluster: N checks on Kubernetes v1.26, N skipped
+ *   cluster: N checks on Kubernetes v1.26, N skipped[: why, and what enables it]
  *   kaniko: built and pushed N images in pods
  * Tests record each image Kaniko pushed in a file this reporter names (KB_CLUSTER_BUILDS); the
  * tests run in this process (one worker), so they see the variable.
@@ -9,6 +9,7 @@ const fs = require("fs");
 const os = require("os");
 const path = require("path");
 const { spawnSync } = require("child_process");
+const { tierLine } = require("../tierLines");
 
 class ClusterReporter {
     constructor() {
@@ -28,9 +29,8 @@ class ClusterReporter {
         }
         const images = fs.readFileSync(this.builds, "utf8").split("\n").filter(Boolean).length;
         fs.rmSync(path.dirname(this.builds), { recursive: true, force: true });
-        const skipped = results.numPendingTests + results.numTodoTests;
-        const lines = [`cluster: ${results.numPassedTests} checks on Kubernetes ${server}, ${skipped} skipped`, `kaniko: built and pushed ${images} images in pods`];
-        process.once("exit", () => process.stderr.write(lines.join("\n") + "\n"));
+        tierLine("cluster", results, `on Kubernetes ${server}`);
+        process.once("exit", () => process.stderr.write(`kaniko: built and pushed ${images} images in pods\n`));
     }
 }
 module.exports = ClusterReporter;

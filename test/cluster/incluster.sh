@@ -26,4 +26,6 @@ if [ -n "${CI:-}" ]; then
     echo "cluster: FAILED: $message" >&2
     exit 1
 fi
-echo "cluster: SKIPPED ($*): $message"
+# The tier's line for test/tiers.sh: the tier is named by the caller (TIER), the cluster tier by default.
+node test/tierLines.js skipped "${TIER:-cluster}" "no Kubernetes cluster" "KUBECONFIG=<kind cluster> or sudo ../shared/tools/kcluster up, then npm run test:${TIER:-cluster}"
+echo "${TIER:-cluster}: SKIPPED ($*): $message"

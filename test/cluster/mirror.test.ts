@@ -11,6 +11,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { recordSkip } from "../helpers/skips";
 import { DEFAULT_REGISTRY_IMAGE } from "../../components";
 import { baseImage, kanikoBuild, registryClient, startAgentPod, writeContext } from "./build";
 import { applyRender, countBuild, createNamespace, eventually, jcascPods, kubectlOk, ownNamespaces, podOutcome, render, startPod, tempDir } from "./kube";
@@ -131,7 +132,7 @@ test("the template's flags name the mirror; Kaniko builds FROM a Docker Hub name
 
 const CERTS_D = process.env.KCLUSTER_STATE ? path.join(process.env.KCLUSTER_STATE, "containerd", "certs.d") : undefined;
 const describeOnNode = CERTS_D ? describe : describe.skip;
-if (!CERTS_D) console.warn("mirror.test.ts: the node pulls are skipped: they write the node's containerd configuration, which the test can do on kcluster only (KCLUSTER_STATE)");
+if (!CERTS_D) recordSkip(__filename, "the node pulls write the node's containerd configuration, which the test can do on kcluster only (KCLUSTER_STATE)", "run the tier on kcluster: sudo ../shared/tools/kcluster up && npm run test:cluster");
 
 describeOnNode("the node pulls docker.io images through the mirror with the hosts.toml the stack outputs", () => {
     let target = "";

@@ -8,12 +8,13 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { recordSkip } from "../helpers/skips";
 import { registryClient, loginFromSecret } from "./build";
 import { applyRender, eventually, kubectlOk, ownNamespaces, podOutcome, render, startPod, tempDir } from "./kube";
 
 const CERTS_D = process.env.KCLUSTER_STATE ? path.join(process.env.KCLUSTER_STATE, "containerd", "certs.d") : undefined;
 const describeOnNode = CERTS_D ? describe : describe.skip;
-if (!CERTS_D) console.warn("nodes.test.ts skipped: it writes the node's containerd configuration, which it can do on kcluster only (KCLUSTER_STATE)");
+if (!CERTS_D) recordSkip(__filename, "it writes the node's containerd configuration, which it can do on kcluster only (KCLUSTER_STATE)", "run the tier on kcluster: sudo ../shared/tools/kcluster up && npm run test:cluster");
 
 describeOnNode("nodes pull from an insecureRegistry with the hosts.toml the stack outputs", () => {
     const work = tempDir("kb-cluster-nodes-");

@@ -15,7 +15,7 @@ function lint(dir: string) {
     return run(LINT, ["--path", dir, "--failon", "warning", "--output", "txt", "--noserver"], { cwd: ROOT });
 }
 
-describeWithTools("Jenkinsfiles pass npm-groovy-lint", [TOOLS.java], () => {
+describeWithTools(__filename, "Jenkinsfiles pass npm-groovy-lint", [TOOLS.java], () => {
     let work: string;
     beforeAll(() => {
         work = fs.mkdtempSync(path.join(os.tmpdir(), "kaniko-builder-groovy-"));

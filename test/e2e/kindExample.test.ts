@@ -30,7 +30,7 @@ async function exampleOutputs(): Promise<Record<string, any>> {
     return Object.fromEntries(await Promise.all(Object.entries(stack).map(async ([k, v]) => [k, await valueOf(v)])));
 }
 
-describeWithTools("examples/kind, piece by piece", [TOOLS.shellcheck], () => {
+describeWithTools(__filename, "examples/kind, piece by piece", [TOOLS.shellcheck], () => {
     test("demo.sh is valid bash and shellcheck-clean", () => {
         expect(run("bash", ["-n", path.join(DIR, "demo.sh")]).status).toBe(0);
         const lint = run("shellcheck", [path.join(DIR, "demo.sh")]);

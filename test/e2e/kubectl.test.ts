@@ -46,7 +46,7 @@ const logins: [string, Login][] = [
     ["a very long password", { server: "ghcr.io", username: "u", password: "x".repeat(4096) }],
 ];
 
-describeWithTools("RegistryCredsSecret matches kubectl create secret docker-registry", [TOOLS.kubectl], () => {
+describeWithTools(__filename, "RegistryCredsSecret matches kubectl create secret docker-registry", [TOOLS.kubectl], () => {
     test.each(logins)("%s", async (_label, login) => {
         const expected = kubectlSecret(login);
         const ours = await renderCredsSecret({ registries: [{ ...login, password: pulumi.secret(login.password) }] });

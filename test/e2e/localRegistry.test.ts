@@ -67,7 +67,7 @@ function httpStatus(url: string, auth?: { username: string; password: string }):
     });
 }
 
-describeWithTools("LocalInsecureRegistry's generated files run the distribution registry", [TOOLS.registry, TOOLS.skopeo, TOOLS.htpasswd], () => {
+describeWithTools(__filename, "LocalInsecureRegistry's generated files run the distribution registry", [TOOLS.registry, TOOLS.skopeo, TOOLS.htpasswd], () => {
     let generated: Awaited<ReturnType<typeof generate>>;
     let work: string;
     let port: number;

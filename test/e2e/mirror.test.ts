@@ -62,7 +62,7 @@ function forThisHost(configYaml: string, port: number, data: string): string {
     return stringify(config);
 }
 
-describeWithTools("DockerHubMirror's generated files run a pull-through cache of a real upstream", [TOOLS.registry, TOOLS.skopeo], () => {
+describeWithTools(__filename, "DockerHubMirror's generated files run a pull-through cache of a real upstream", [TOOLS.registry, TOOLS.skopeo], () => {
     let upstream: RegistryProcess;
     let upstreamPort: number;
     let mirror: RegistryProcess;
@@ -199,7 +199,7 @@ describeWithTools("DockerHubMirror's generated files run a pull-through cache of
     });
 });
 
-describeWithTools("the upstream login reaches an upstream that authenticates as Docker Hub does (token auth)", [TOOLS.registry, TOOLS.skopeo, TOOLS.openssl], () => {
+describeWithTools(__filename, "the upstream login reaches an upstream that authenticates as Docker Hub does (token auth)", [TOOLS.registry, TOOLS.skopeo, TOOLS.openssl], () => {
     let tokens: TokenServer;
     let upstream: RegistryProcess;
     let work: string;

@@ -33,7 +33,7 @@ const SAMPLE = fc
         { numRuns: 1, seed: 20261124 },
     )[0];
 
-describeWithTools("generated logins through the real registry", [TOOLS.registry, TOOLS.skopeo], () => {
+describeWithTools(__filename, "generated logins through the real registry", [TOOLS.registry, TOOLS.skopeo], () => {
     let work: string;
     let server: RegistryProcess;
     let image: ReturnType<typeof writeOciImage>;

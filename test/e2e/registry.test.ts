@@ -15,7 +15,7 @@ const USER = "kaniko";
 // Characters that break naive encoders: JSON escapes, Go's HTML escapes, ':' and non-ASCII.
 const PASSWORD = 'c0rrect:horse "battery" <&> stäple\\';
 
-describeWithTools("pushing with the generated config.json", [TOOLS.registry, TOOLS.htpasswd, TOOLS.skopeo], () => {
+describeWithTools(__filename, "pushing with the generated config.json", [TOOLS.registry, TOOLS.htpasswd, TOOLS.skopeo], () => {
     let registry: RunningRegistry;
     let work: string;
     let image: OciImage;

@@ -1,11 +1,12 @@
 /**
  * Ends the engine tier with the line CI reads:
- *   engine: N checks with pulumi vX and kubernetes provider vY on Kubernetes vZ, N skipped
+ *   engine: N checks with pulumi vX and kubernetes provider vY on Kubernetes vZ, N skipped[: why, and what enables it]
  * The versions are the ones that ran: the CLI and the provider on PATH, the cluster's API server.
  */
 const { spawnSync } = require("child_process");
 const fs = require("fs");
 const path = require("path");
+const { tierLine } = require("../tierLines");
 
 const run = (cmd, args) => spawnSync(cmd, args, { encoding: "utf8" });
 
@@ -38,9 +39,7 @@ function providerVersion() {
 class EngineReporter {
     onRunComplete(_contexts, results) {
         const pulumi = (run("pulumi", ["version"]).stdout || "unknown").trim();
-        const skipped = results.numPendingTests + results.numTodoTests;
-        const line = `engine: ${results.numPassedTests} checks with pulumi ${pulumi} and kubernetes provider ${providerVersion()} on Kubernetes ${serverVersion()}, ${skipped} skipped\n`;
-        process.once("exit", () => process.stderr.write(line));
+        tierLine("engine", results, `with pulumi ${pulumi} and kubernetes provider ${providerVersion()} on Kubernetes ${serverVersion()}`);
     }
 }
 module.exports = EngineReporter;

@@ -16,10 +16,11 @@ if ! { command -v pulumi && command -v pulumi-resource-kubernetes; } >/dev/null 
             echo "engine: FAILED: $message" >&2
             exit 1
         fi
+        node test/tierLines.js skipped engine "no Pulumi CLI" "bash test/engine/tools.sh (or pulumi on PATH), then npm run test:engine"
         echo "engine: SKIPPED: $message"
         exit 0
     fi
     export PATH="$bin:$PATH"
 fi
 # The cluster's network namespace (kcluster exec) keeps this PATH: the command is run through env.
-exec bash test/cluster/incluster.sh env "PATH=$PATH" node node_modules/jest/bin/jest.js --config test/engine/jest.config.js "$@"
+TIER=engine exec bash test/cluster/incluster.sh env "PATH=$PATH" node node_modules/jest/bin/jest.js --config test/engine/jest.config.js "$@"

@@ -3,6 +3,7 @@
  * names the Debian package, except under CI (the CI variable set), where a missing tool fails the run.
  */
 import { spawn, spawnSync } from "child_process";
+import { recordSkip } from "./skips";
 
 export interface Tool {
     /** The command, e.g. `skopeo`. */
@@ -25,8 +26,11 @@ export function hasCommand(command: string): boolean {
     return spawnSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" }).status === 0;
 }
 
-/** `describe` that needs `tools`: skipped (with a message) where one is missing, failed under CI. */
-export function describeWithTools(title: string, tools: Tool[], body: () => void): void {
+/**
+ * `describe` that needs `tools`: skipped (with a message, kept for the tier's closing line) where
+ * one is missing, failed under CI. `file` is the calling test file (`__filename`).
+ */
+export function describeWithTools(file: string, title: string, tools: Tool[], body: () => void): void {
     const missing = tools.filter((t) => !hasCommand(t.command));
     if (missing.length === 0) {
         describe(title, body);
@@ -41,7 +45,7 @@ export function describeWithTools(title: string, tools: Tool[], body: () => void
         });
         return;
     }
-    console.warn(`Skipping "${title}": missing ${list}. Install with apt-get to run it.`);
+    recordSkip(file, `"${title}" needs ${list}`, `apt-get install ${missing.map((t) => t.debianPackage.split(" ")[0]).join(" ")}`);
     describe.skip(title, body);
 }
 
