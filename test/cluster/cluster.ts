@@ -103,15 +103,25 @@ export interface TemplatePod {
  */
 export function jcascPods(renderDir: string): TemplatePod[] {
     const dir = path.join(renderDir, "jenkins");
-    const pods: TemplatePod[] = [];
-    for (const file of fs.readdirSync(dir).filter((f) => f.endsWith("-jcasc.yaml")).sort()) {
-        for (const cloud of parse(fs.readFileSync(path.join(dir, file), "utf8")).jenkins.clouds) {
-            for (const t of cloud.kubernetes.templates) {
-                pods.push({ namespace: t.namespace ?? cloud.kubernetes.namespace, label: t.label, pod: parse(t.yaml) });
-            }
-        }
-    }
-    return pods;
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith("-jcasc.yaml")).sort();
+    return files.flatMap((file) => templatePods(fs.readFileSync(path.join(dir, file), "utf8")));
+}
+
+/** The agent pods of one JCasC document (a ConfigMap's `*-jcasc.yaml` data), as Jenkins loads them. */
+export function templatePods(jcasc: string): TemplatePod[] {
+    return parse(jcasc).jenkins.clouds.flatMap((cloud: any) =>
+        cloud.kubernetes.templates.map((t: any) => ({ namespace: t.namespace ?? cloud.kubernetes.namespace, label: t.label, pod: parse(t.yaml) })),
+    );
+}
+
+/** The agent pods of the JCasC ConfigMap `<namespace>/<name>` on the cluster, as the chart's sidecar hands them to Jenkins. */
+export function clusterTemplatePods(configMap: string): TemplatePod[] {
+    const [namespace, name] = configMap.split("/");
+    const data: Record<string, string> = JSON.parse(kubectlOk(["-n", namespace, "get", "configmap", name, "-o", "json"])).data;
+    return Object.keys(data)
+        .filter((k) => k.endsWith("-jcasc.yaml"))
+        .sort()
+        .flatMap((k) => templatePods(data[k]));
 }
 
 /**

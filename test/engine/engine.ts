@@ -21,7 +21,12 @@ import { clusterInitStack } from "../../stack";
 /** A stack on a state backend and Pulumi home of its own, removed by `remove()`. */
 export interface EngineStack {
     stack: Stack;
+    /** The stack's temporary directory: state/, home/ (unless shared) and project/ (the workspace). */
     dir: string;
+    /** The workspace: the project file and the stack's config file. */
+    work: string;
+    /** The environment every command of the stack runs with (backend, home, passphrase, no downloads). */
+    env: Record<string, string>;
     /** `pulumi <args>` in the stack's workspace (commands that do not run the program); never throws. */
     cli(args: string[]): { status: number | null; stdout: string; stderr: string };
     /** Destroys what the stack made, removes the stack and its directories. */
@@ -33,32 +38,46 @@ let command: Promise<PulumiCommand> | undefined;
 export const pulumiCommand = () => (command ??= PulumiCommand.get({ skipVersionCheck: false }));
 
 /** Config as the tests write it: plain strings, and the keys in `secrets` set as secrets. */
-function configMap(config: Record<string, string>, secrets: string[] = []): ConfigMap {
-    return Object.fromEntries(Object.entries(config).map(([k, value]) => [`${PROJECT}:${k}`, { value, secret: secrets.includes(k) }]));
+function configMap(project: string, config: Record<string, string>, secrets: string[] = []): ConfigMap {
+    return Object.fromEntries(Object.entries(config).map(([k, value]) => [k.includes(":") ? k : `${project}:${k}`, { value, secret: secrets.includes(k) }]));
 }
 
-/** A new stack of the cluster-init program with `config`, in a temporary workspace. */
-export async function newStack(name: string, config: Record<string, string>, secrets: string[] = []): Promise<EngineStack> {
+/** The repository's project file, less `main` (the program is served inline, and the CLI refuses a project whose main file is missing). */
+export function projectFile(text = fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")): string {
+    return text.replace(/^main: .*\n/m, "");
+}
+
+export interface StackOptions {
+    /** The program (default: the cluster-init stack, `clusterInitStack()`). */
+    program?: () => Promise<Record<string, unknown> | void>;
+    /** The project file's text (default: the repository's Pulumi.yaml) and the project's name in it. */
+    projectFile?: string;
+    project?: string;
+    /** Another stack whose state backend and Pulumi home this one shares (a StackReference reads its outputs). */
+    sharing?: EngineStack;
+}
+
+/** A new stack of the cluster-init program (or `o.program`) with `config`, in a temporary workspace. */
+export async function newStack(name: string, config: Record<string, string>, secrets: string[] = [], o: StackOptions = {}): Promise<EngineStack> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kb-engine-${name}-`));
     const work = path.join(dir, "project");
-    fs.mkdirSync(path.join(dir, "state"));
-    fs.mkdirSync(path.join(dir, "home"));
-    fs.mkdirSync(work);
-    // The repository's project file, less `main` (the program is served inline, and the CLI refuses a
-    // project whose main file is missing).
-    const project = fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8").replace(/^main: .*\n/m, "");
-    fs.writeFileSync(path.join(work, "Pulumi.yaml"), project);
+    const state = o.sharing ? path.join(o.sharing.dir, "state") : path.join(dir, "state");
+    const home = o.sharing ? path.join(o.sharing.dir, "home") : path.join(dir, "home");
+    for (const d of [state, home, work]) fs.mkdirSync(d, { recursive: true });
+    const project = o.project ?? PROJECT;
+    fs.writeFileSync(path.join(work, "Pulumi.yaml"), o.projectFile ?? projectFile());
     const envVars: Record<string, string> = {
-        PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
-        PULUMI_HOME: path.join(dir, "home"),
+        PULUMI_BACKEND_URL: `file://${state}`,
+        PULUMI_HOME: home,
         PULUMI_CONFIG_PASSPHRASE: "engine-tier-passphrase-fake",
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PULUMI_DISABLE_REGISTRY_RESOLVE: "true",
     };
     const pulumi = await pulumiCommand();
-    const stack = await LocalWorkspace.createStack({ stackName: name, projectName: PROJECT, program: async () => clusterInitStack() }, { workDir: work, envVars, pulumiCommand: pulumi });
-    await stack.setAllConfig(configMap(config, secrets));
+    const program = o.program ?? (async () => clusterInitStack());
+    const stack = await LocalWorkspace.createStack({ stackName: name, projectName: project, program }, { workDir: work, envVars, pulumiCommand: pulumi });
+    await stack.setAllConfig(configMap(project, config, secrets));
     const cli = (args: string[]) => {
         const r = spawnSync("pulumi", [...args, "--stack", name, "--non-interactive"], { cwd: work, env: { ...process.env, ...envVars }, encoding: "utf8", maxBuffer: 64 << 20, timeout: 600_000 });
         return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -67,6 +86,8 @@ export async function newStack(name: string, config: Record<string, string>, sec
     return {
         stack,
         dir,
+        work,
+        env: envVars,
         cli,
         async remove() {
             if (removed) return;
@@ -96,7 +117,7 @@ export function stateAtRest(s: EngineStack): string {
             else files.push(fs.readFileSync(p, "latin1"));
         }
     };
-    walk(path.join(s.dir, "state"));
+    walk(new URL(s.env.PULUMI_BACKEND_URL).pathname);
     return [r.stdout, ...files].join("\n");
 }
 

@@ -2,6 +2,9 @@
 # `npm run test:engine`: the engine tier (test/engine/) with the Pulumi CLI and the Kubernetes
 # provider on PATH, on a cluster (test/cluster/incluster.sh picks KUBECONFIG or kcluster).
 #
+#   bash test/engine/run.sh [jest args]     # the tier
+#   bash test/engine/run.sh -- COMMAND...   # COMMAND with the same CLI and cluster (npm run bench:engine)
+#
 # Which CLI: `pulumi` and `pulumi-resource-kubernetes` already on PATH (installed the usual way),
 # else the ones test/engine/tools.sh built into its cache (.ci/run builds them first). Neither:
 # skipped with a message saying how to get them, or failed under CI.
@@ -22,5 +25,12 @@ if ! { command -v pulumi && command -v pulumi-resource-kubernetes; } >/dev/null 
     fi
     export PATH="$bin:$PATH"
 fi
+# The policy pack's analyzer plugin where no Node.js language host is installed (see the script).
+command -v pulumi-language-nodejs >/dev/null 2>&1 || export PATH="$PWD/test/engine/bin:$PATH"
 # The cluster's network namespace (kcluster exec) keeps this PATH: the command is run through env.
+# `run.sh -- COMMAND...` runs COMMAND there instead of the tier (npm run bench:engine).
+if [ "${1:-}" = "--" ]; then
+    shift
+    TIER=engine exec bash test/cluster/incluster.sh env "PATH=$PATH" "$@"
+fi
 TIER=engine exec bash test/cluster/incluster.sh env "PATH=$PATH" node node_modules/jest/bin/jest.js --config test/engine/jest.config.js "$@"

@@ -35,7 +35,11 @@ CLIPBOARD_FORK="github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614
 
 cache=${KANIKO_BUILDER_TOOLS:-/var/cache/kaniko-builder-tools}
 dir="$cache/pulumi-v$PULUMI_VERSION-kubernetes-${K8S_PSEUDO##*-}"
-if [ -x "$dir/bin/pulumi" ] && [ -x "$dir/bin/pulumi-resource-kubernetes" ] && [ -f "$dir/bin/VERSIONS" ]; then
+GENGO_SRC="$(cd "$(dirname "$0")" && pwd)/gengo/main.go"
+# The Go SDK generator (gengo/main.go) is rebuilt when its source changes: its hash is in its name's file.
+gengo_rev=$(sha256sum "$GENGO_SRC" | cut -c1-12)
+have_gengo() { [ -x "$dir/bin/pulumi-gen-go-sdk" ] && [ "$(cat "$dir/bin/pulumi-gen-go-sdk.rev" 2>/dev/null)" = "$gengo_rev" ]; }
+if [ -x "$dir/bin/pulumi" ] && [ -x "$dir/bin/pulumi-resource-kubernetes" ] && [ -f "$dir/bin/VERSIONS" ] && have_gengo; then
     echo "$dir/bin"
     exit 0
 fi
@@ -50,8 +54,11 @@ mkdir -p "$work/bin" "$work/cli"
 export CGO_ENABLED=0 GOFLAGS=-mod=mod
 started=$SECONDS
 
-# The CLI, from a main module that requires pkg/v3 and sdk/v3 and repeats pkg/v3's non-local replace.
-cat >"$work/cli/go.mod" <<MOD
+# The CLI's main module; it also builds pulumi-gen-go-sdk (gengo/main.go), the Go SDK generator of
+# the same pkg/v3 (pulumi package gen-sdk --language go needs the Go language host, which the proxy
+# reachable here does not serve).
+cli_module() {
+    cat >"$work/cli/go.mod" <<MOD
 module kaniko-builder.local/pulumi-cli
 
 go 1.26
@@ -63,9 +70,27 @@ require (
 
 replace github.com/atotto/clipboard => $CLIPBOARD_FORK
 MOD
-printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"\n' >"$work/cli/tools.go"
+    printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"\n' >"$work/cli/tools.go"
+    mkdir -p "$work/cli/gengo" && cp "$GENGO_SRC" "$work/cli/gengo/main.go"
+    (cd "$work/cli" && go mod tidy >&2)
+}
+build_gengo() {
+    echo "tools.sh: building pulumi-gen-go-sdk (gengo/main.go) with github.com/pulumi/pulumi/pkg/v3 v$PULUMI_VERSION" >&2
+    (cd "$work/cli" && go build -trimpath -o "$1/pulumi-gen-go-sdk" ./gengo) && echo "$gengo_rev" >"$1/pulumi-gen-go-sdk.rev"
+}
+cli_module
+
+# Only the generator is missing or changed: build it into the cached folder.
+if [ -x "$dir/bin/pulumi" ] && [ -x "$dir/bin/pulumi-resource-kubernetes" ] && [ -f "$dir/bin/VERSIONS" ]; then
+    build_gengo "$dir/bin"
+    echo "tools.sh: built in $((SECONDS - started)) s into $dir" >&2
+    echo "$dir/bin"
+    exit 0
+fi
+
+# The CLI, from a main module that requires pkg/v3 and sdk/v3 and repeats pkg/v3's non-local replace.
 echo "tools.sh: building the Pulumi CLI v$PULUMI_VERSION from github.com/pulumi/pulumi/pkg/v3" >&2
-(cd "$work/cli" && go mod tidy >&2 && go build -trimpath -tags osusergo,grpcnotrace \
+(cd "$work/cli" && go build -trimpath -tags osusergo,grpcnotrace \
     -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
     -o "$work/bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
 
@@ -81,6 +106,7 @@ chmod -R u+w "$work/kubernetes"
     go build -trimpath -ldflags "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=v$K8S_VERSION+${K8S_PSEUDO##*-}" \
         -o "$work/bin/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes)
 
+build_gengo "$work/bin"
 "$work/bin/pulumi" version >&2
 # The provider has no version flag; the engine tier's closing line reads this file beside it.
 printf 'pulumi v%s\nkubernetes v%s+%s\n' "$PULUMI_VERSION" "$K8S_VERSION" "${K8S_PSEUDO##*-}" >"$work/bin/VERSIONS"

@@ -1,0 +1,119 @@
+/**
+ * Upgrades lose nothing: a stack brought up with the package as it was at commit 5ee49c8 (main when
+ * the engine tier was asked for, before the provider settings and component moves since), with an
+ * image pushed to its registry, then previewed and updated with this code, shows no replace or delete
+ * of a PersistentVolumeClaim or Secret; the PVC, the Secrets and the image survive the update; and
+ * the URNs in the state are the ones test/urns/default.txt pins (the unit test that guards renames
+ * computes them the way this engine does).
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { EngineEvent } from "@pulumi/pulumi/automation";
+import { registryClient } from "../cluster/build";
+import { ROOT } from "../cluster/cluster";
+import { createNamespace, eventually, kubectlOk, ownNamespaces } from "../cluster/kube";
+import { EngineStack, newStack, projectFile } from "./engine";
+
+const BEFORE = "5ee49c8";
+const [ns] = ownNamespaces("engine-upgrade");
+const NODE_PORT = 30558;
+const STACK = "upgrade";
+const CONFIG = () => ({
+    namespace: ns,
+    jenkinsNamespace: ns,
+    registryServer: "docker.io",
+    registryUsername: "hub-user",
+    registryPassword: "hub-token-fake-upgrade",
+    localRegistry: "cluster",
+    localRegistryPassword: "local-pw-fake-upgrade",
+    localRegistryNodePort: String(NODE_PORT),
+    localRegistryStorageSize: "1Gi",
+});
+const old = fs.mkdtempSync(path.join(os.tmpdir(), "kb-engine-old-"));
+let s: EngineStack;
+const registry = () => registryClient(ns, `localhost:${NODE_PORT}`);
+
+/** The package's tree at `BEFORE` (git archive), with this checkout's node_modules (the dependencies did not change since). */
+function checkoutBefore(): void {
+    const archive = spawnSync("sh", ["-c", `git -C "${ROOT}" archive ${BEFORE} | tar -x -C "${old}"`], { encoding: "utf8" });
+    if (archive.status !== 0) throw new Error(`git archive ${BEFORE} (the upgrade test needs the repository's history; a shallow clone lacks it):\n${archive.stderr}`);
+    fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(old, "node_modules"));
+}
+
+/** `pulumi up` of the stack with the cluster-init program as it was at BEFORE, in a process of its own (its own modules). */
+function upWithOldCode(): void {
+    const script = `
+        require("ts-node").register({ transpileOnly: true });
+        const { LocalWorkspace } = require("@pulumi/pulumi/automation");
+        const { clusterInitStack } = require(${JSON.stringify(path.join(old, "stack.ts"))});
+        LocalWorkspace.selectStack({ stackName: ${JSON.stringify(STACK)}, projectName: "kaniko-builder", program: async () => clusterInitStack() },
+            { workDir: ${JSON.stringify(s.work)}, envVars: ${JSON.stringify(s.env)} })
+            .then((stack) => stack.up({ color: "never" }))
+            .then((r) => { if (r.summary.result !== "succeeded") throw new Error(r.stderr); })
+            .catch((e) => { console.error(e); process.exit(1); });`;
+    const r = spawnSync(process.execPath, ["-e", script], { cwd: old, encoding: "utf8", timeout: 600_000, env: process.env });
+    if (r.status !== 0) throw new Error(`pulumi up with the code at ${BEFORE} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+}
+
+const uid = (kind: string, name: string) => JSON.parse(kubectlOk(["-n", ns, "get", kind, name, "-o", "json"])).metadata.uid;
+const KEPT = [
+    ["pvc", "registry-data"],
+    ["secret", "registrycreds"],
+    ["secret", "registry-auth"],
+];
+
+beforeAll(async () => {
+    createNamespace(ns);
+    checkoutBefore();
+    s = await newStack(STACK, CONFIG(), ["registryPassword", "localRegistryPassword"], {
+        projectFile: projectFile(spawnSync("git", ["-C", ROOT, "show", `${BEFORE}:Pulumi.yaml`], { encoding: "utf8" }).stdout),
+    });
+}, 120_000);
+
+afterAll(async () => {
+    try {
+        await s?.remove();
+    } finally {
+        fs.rmSync(old, { recursive: true, force: true });
+    }
+}, 600_000);
+
+let before: string[] = [];
+
+test(`pulumi up with the package at ${BEFORE}; an image pushed to its registry`, async () => {
+    upWithOldCode();
+    await eventually(`the registry on localhost:${NODE_PORT}`, 60_000, () => registry().get("/v2/", true));
+    registry().pushBaseImage("kept/busybox:1");
+    expect(await registry().tags("kept/busybox")).toEqual(["1"]);
+    before = KEPT.map(([kind, name]) => uid(kind, name));
+}, 600_000);
+
+test("pulumi preview with this code: no replace or delete of a PersistentVolumeClaim or a Secret", async () => {
+    fs.writeFileSync(path.join(s.work, "Pulumi.yaml"), projectFile());
+    const steps: { op: string; type: string; urn: string }[] = [];
+    await s.stack.preview({ diff: true, color: "never", onEvent: (e: EngineEvent) => e.resourcePreEvent && steps.push(e.resourcePreEvent.metadata) });
+    console.log(`engine: upgrade from ${BEFORE}: ${steps.filter((x) => x.op !== "same").map((x) => `${x.op} ${x.type}`).join(", ") || "no changes"}`);
+    const lost = steps.filter((x) => /PersistentVolumeClaim|:Secret$/.test(x.type) && /replace|delete/.test(x.op));
+    expect(lost).toEqual([]);
+    // Nothing of the stack's is replaced or deleted at all.
+    expect(steps.filter((x) => /replace|delete/.test(x.op))).toEqual([]);
+}, 600_000);
+
+test("pulumi up with this code: the PVC and the Secrets are the same objects, the image is still there", async () => {
+    expect((await s.stack.up({ color: "never" })).summary.result).toBe("succeeded");
+    expect(KEPT.map(([kind, name]) => uid(kind, name))).toEqual(before);
+    expect(await eventually("the registry after the update", 60_000, () => registry().tags("kept/busybox"))).toEqual(["1"]);
+    await s.stack.preview({ expectNoChanges: true, color: "never" });
+}, 600_000);
+
+test("the URNs in the state are the ones test/urns/default.txt pins", () => {
+    const state = JSON.parse(s.cli(["stack", "export"]).stdout);
+    const urns = state.deployment.resources
+        .map((r: any) => r.urn as string)
+        .filter((u: string) => !/::pulumi:(pulumi:Stack|providers:)/.test(u))
+        .map((u: string) => u.replace(`urn:pulumi:${STACK}::`, "urn:pulumi:test::"))
+        .sort();
+    expect(urns).toEqual(fs.readFileSync(path.join(ROOT, "test", "urns", "default.txt"), "utf8").split("\n").filter(Boolean));
+}, 120_000);
