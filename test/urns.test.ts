@@ -14,7 +14,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { PROJECT, registrationsSettled } from "../render/renderStack";
+import { PROJECT, projectConfigDefaults, registrationsSettled } from "../render/renderStack";
 import { parse } from "yaml";
 import { recordResources, runStackWithConfig, valueOf } from "./helpers/pulumiMocks";
 
@@ -63,7 +63,9 @@ const file = (name: string) => path.join(__dirname, "urns", `${name}.txt`);
 describe.each(Object.keys(URN_STACKS))("the %s stack's URNs", (name) => {
     test("are the pinned ones: a rename needs an alias (see this file's header)", async () => {
         const { config, secrets } = URN_STACKS[name];
-        const urns = await stackUrns(Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)])), secrets);
+        // As the engine runs the program: Pulumi.yaml's defaults under the stack's config.
+        const defaults = projectConfigDefaults(fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8"));
+        const urns = await stackUrns({ ...defaults, ...Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)])) }, secrets);
         if (process.env.UPDATE_URNS) fs.writeFileSync(file(name), urns.join("\n") + "\n");
         expect(urns).toEqual(fs.readFileSync(file(name), "utf8").split("\n").filter(Boolean));
     });

@@ -27,6 +27,8 @@ export interface EngineStack {
     work: string;
     /** The environment every command of the stack runs with (backend, home, passphrase, no downloads). */
     env: Record<string, string>;
+    name: string;
+    project: string;
     /** `pulumi <args>` in the stack's workspace (commands that do not run the program); never throws. */
     cli(args: string[]): { status: number | null; stdout: string; stderr: string };
     /** Destroys what the stack made, removes the stack and its directories. */
@@ -88,6 +90,8 @@ export async function newStack(name: string, config: Record<string, string>, sec
         dir,
         work,
         env: envVars,
+        name,
+        project,
         cli,
         async remove() {
             if (removed) return;
@@ -124,4 +128,52 @@ export function stateAtRest(s: EngineStack): string {
 /** The values of `secrets` that `text` holds, plain or base64 (as config.json and Secrets carry them). */
 export function leaked(text: string, secrets: string[]): string[] {
     return secrets.flatMap((v) => [v, Buffer.from(v).toString("base64")]).filter((v) => text.includes(v));
+}
+
+export interface ChildProgram {
+    /** The program's module (TypeScript, run with ts-node as `pulumi up` runs index.ts). */
+    module: string;
+    /** An exported function that declares the stack and returns its outputs; without it, the module's exports are the outputs. */
+    call?: string;
+    /** Where the program runs (its modules resolve from there). */
+    cwd: string;
+    /** Packages the program imports by name that are not installed beside it, as `npm install` would link them: name -> folder. */
+    links?: Record<string, string>;
+}
+
+/**
+ * `pulumi <op>` of the stack with a program run in a Node.js process of its own, as the language
+ * host runs a program: its modules loaded fresh, in that process only (Jest's module registry cannot
+ * give a program a fresh copy without a second @pulumi/pulumi, which the engine's RPC refuses).
+ * Throws with the output when the operation fails.
+ */
+export function runInChild(s: EngineStack, program: ChildProgram, op: "up" | "preview" | "destroy", options: Record<string, unknown> = {}): string {
+    const links = fs.mkdtempSync(path.join(os.tmpdir(), "kb-engine-links-"));
+    try {
+        for (const [name, target] of Object.entries(program.links ?? {})) fs.symlinkSync(target, path.join(links, name));
+        const script = `
+            require("ts-node").register({ transpileOnly: true });
+            const { LocalWorkspace } = require("@pulumi/pulumi/automation");
+            const program = async () => {
+                const m = require(${JSON.stringify(program.module)});
+                return ${program.call ? `m[${JSON.stringify(program.call)}]()` : "m"};
+            };
+            const [name, project, work, env, op, options] = JSON.parse(process.argv[1]);
+            LocalWorkspace.selectStack({ stackName: name, projectName: project, program }, { workDir: work, envVars: env })
+                .then((stack) => stack[op]({ color: "never", ...options }))
+                .then((r) => { process.stdout.write(r.stdout); if (r.summary && r.summary.result !== "succeeded") throw new Error(r.stderr); })
+                .catch((e) => { console.error(String(e)); process.exit(1); });`;
+        const args = JSON.stringify([s.name, s.project, s.work, s.env, op, options]);
+        const r = spawnSync(process.execPath, ["-e", script, args], {
+            cwd: program.cwd,
+            encoding: "utf8",
+            timeout: 600_000,
+            maxBuffer: 64 << 20,
+            env: { ...process.env, NODE_PATH: links },
+        });
+        if (r.status !== 0) throw new Error(`pulumi ${op} of ${program.module} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+        return r.stdout;
+    } finally {
+        fs.rmSync(links, { recursive: true, force: true });
+    }
 }

@@ -14,7 +14,7 @@ import { EngineEvent } from "@pulumi/pulumi/automation";
 import { registryClient } from "../cluster/build";
 import { ROOT } from "../cluster/cluster";
 import { createNamespace, eventually, kubectlOk, ownNamespaces } from "../cluster/kube";
-import { EngineStack, newStack, projectFile } from "./engine";
+import { EngineStack, newStack, projectFile, runInChild } from "./engine";
 
 const BEFORE = "5ee49c8";
 const [ns] = ownNamespaces("engine-upgrade");
@@ -43,19 +43,7 @@ function checkoutBefore(): void {
 }
 
 /** `pulumi up` of the stack with the cluster-init program as it was at BEFORE, in a process of its own (its own modules). */
-function upWithOldCode(): void {
-    const script = `
-        require("ts-node").register({ transpileOnly: true });
-        const { LocalWorkspace } = require("@pulumi/pulumi/automation");
-        const { clusterInitStack } = require(${JSON.stringify(path.join(old, "stack.ts"))});
-        LocalWorkspace.selectStack({ stackName: ${JSON.stringify(STACK)}, projectName: "kaniko-builder", program: async () => clusterInitStack() },
-            { workDir: ${JSON.stringify(s.work)}, envVars: ${JSON.stringify(s.env)} })
-            .then((stack) => stack.up({ color: "never" }))
-            .then((r) => { if (r.summary.result !== "succeeded") throw new Error(r.stderr); })
-            .catch((e) => { console.error(e); process.exit(1); });`;
-    const r = spawnSync(process.execPath, ["-e", script], { cwd: old, encoding: "utf8", timeout: 600_000, env: process.env });
-    if (r.status !== 0) throw new Error(`pulumi up with the code at ${BEFORE} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
-}
+const upWithOldCode = () => runInChild(s, { module: path.join(old, "stack.ts"), call: "clusterInitStack", cwd: old }, "up");
 
 const uid = (kind: string, name: string) => JSON.parse(kubectlOk(["-n", ns, "get", kind, name, "-o", "json"])).metadata.uid;
 const KEPT = [
