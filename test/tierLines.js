@@ -10,7 +10,17 @@
  * - A tier skipped whole (no cluster, no Pulumi CLI) writes its line from the shell with `skipped`.
  */
 const fs = require("fs");
+const os = require("os");
 const path = require("path");
+
+// A run outside test/tiers.sh (npm run test:engine, npx jest) keeps its skip reasons too: the
+// reporters load this module before any test file runs, and the workers inherit the variable.
+if (!process.env.KB_SKIP_LOG && require.main !== module) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kb-skips-"));
+    process.env.KB_SKIP_LOG = path.join(dir, "skips");
+    fs.writeFileSync(process.env.KB_SKIP_LOG, "");
+    process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+}
 
 /** Which tier a test file belongs to. */
 function tierOf(file) {

@@ -157,8 +157,9 @@ export class DockerHubMirror extends pulumi.ComponentResource {
             const secret = pulumi.secret(combine(plan, login, (p, l) => mirrorUpstreamSecret(p, l!)));
             dependsOn.push(new k8s.core.v1.Secret(`${name}-upstream`, { metadata: pulumi.unsecret(secret.metadata), type: "Opaque", data: secret.data }, parent));
         }
+        // Not a dependency of the Deployment (the scheduler holds the pod until the claim binds; see LocalInsecureRegistry).
         if (args.persistence ?? MIRROR_DEFAULTS.persistence) {
-            dependsOn.push(new k8s.core.v1.PersistentVolumeClaim(`${name}-data`, object((p) => p.objects.persistentVolumeClaim!, ["metadata", "spec"]), parent));
+            new k8s.core.v1.PersistentVolumeClaim(`${name}-data`, object((p) => p.objects.persistentVolumeClaim!, ["metadata", "spec"]), parent);
         }
         // Rolls the pod when the login changes (it is read at start); plain text, bcrypt-based.
         const loginChecksum = pulumi.unsecret(combine(plan, login, (p, l) => upstreamLoginChecksum(p, l)));

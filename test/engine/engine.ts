@@ -49,6 +49,18 @@ export function projectFile(text = fs.readFileSync(path.join(ROOT, "Pulumi.yaml"
     return text.replace(/^main: .*\n/m, "");
 }
 
+/** The environment of every command of a stack: its own file backend and Pulumi home, the passphrase, no downloads. */
+export function engineEnv(state: string, home: string): Record<string, string> {
+    return {
+        PULUMI_BACKEND_URL: `file://${state}`,
+        PULUMI_HOME: home,
+        PULUMI_CONFIG_PASSPHRASE: "engine-tier-passphrase-fake",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        PULUMI_DISABLE_REGISTRY_RESOLVE: "true",
+    };
+}
+
 export interface StackOptions {
     /** The program (default: the cluster-init stack, `clusterInitStack()`). */
     program?: () => Promise<Record<string, unknown> | void>;
@@ -68,14 +80,7 @@ export async function newStack(name: string, config: Record<string, string>, sec
     for (const d of [state, home, work]) fs.mkdirSync(d, { recursive: true });
     const project = o.project ?? PROJECT;
     fs.writeFileSync(path.join(work, "Pulumi.yaml"), o.projectFile ?? projectFile());
-    const envVars: Record<string, string> = {
-        PULUMI_BACKEND_URL: `file://${state}`,
-        PULUMI_HOME: home,
-        PULUMI_CONFIG_PASSPHRASE: "engine-tier-passphrase-fake",
-        PULUMI_SKIP_UPDATE_CHECK: "true",
-        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        PULUMI_DISABLE_REGISTRY_RESOLVE: "true",
-    };
+    const envVars = engineEnv(state, home);
     const pulumi = await pulumiCommand();
     const program = o.program ?? (async () => clusterInitStack());
     const stack = await LocalWorkspace.createStack({ stackName: name, projectName: project, program }, { workDir: work, envVars, pulumiCommand: pulumi });
