@@ -28,7 +28,7 @@ import {
     recordRegistrations,
 } from "../render/renderStack";
 import { clusterInitStack } from "../stack";
-import { machineLine, writeResultsSection } from "./results";
+import { machineLine, median, writeResultsSection } from "./results";
 // The SDK's own wait for outstanding RPCs (what the runtime does before a program exits).
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
@@ -115,11 +115,6 @@ async function runRaw(program: () => void, expected: number): Promise<void> {
     program();
     await registrations(resources, expected);
 }
-
-const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function compare() {
     // A first run gives the objects (and pays the one bcrypt hash of the sample credential).

@@ -22,7 +22,7 @@ import * as os from "os";
 import * as path from "path";
 import { kanikoBuild, registryClient, startAgentPod, writeContext } from "../test/cluster/build";
 import { applyRender, eventually, jcascPods, kubectl, kubectlOk, render, uniqueName } from "../test/cluster/cluster";
-import { machineLine, writeResultsSection } from "./results";
+import { machineLine, median, runsArgument, writeResultsSection } from "./results";
 
 const VARIANTS: { name: string; flags: string[] }[] = [
     { name: "defaults", flags: [] },
@@ -47,15 +47,9 @@ const dockerfile = (pushHost: string, nonce: string) =>
 const defaultFlags = (pod: Record<string, any>): string =>
     pod.spec.containers.find((c: { name: string }) => c.name === "kaniko").env.find((e: { name: string }) => e.name === "KANIKO_EXECUTOR_FLAGS").value;
 
-const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function main() {
-    const runsFlag = process.argv.indexOf("--runs");
-    const runs = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : 5;
-    if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs takes a whole number of at least 1");
+    const runs = runsArgument();
 
     const ns = uniqueName("bench");
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "kb-bench-build-"));

@@ -20,11 +20,10 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { createNamespace, kubectl, kubectlOk, render, uniqueName, yamlObjects } from "../test/cluster/cluster";
-import { EngineStack, newStack } from "../test/engine/engine";
-import { machineLine, writeResultsSection } from "./results";
+import { EngineStack, newStack, REGISTRY_STACK_SECRETS, registryStackConfig } from "../test/engine/engine";
+import { machineLine, median, runsArgument, writeResultsSection } from "./results";
 
 const NODE_PORT = 30562;
-const SECRETS = ["registryPassword", "localRegistryPassword"];
 
 /** The provider class of an object, e.g. apps/v1 Deployment -> k8s.apps.v1.Deployment. */
 function resourceClass(apiVersion: string, kind: string): new (name: string, args: any) => pulumi.CustomResource {
@@ -45,10 +44,6 @@ function rawProgram(objects: Record<string, any>[]) {
     };
 }
 
-const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const timed = async (f: () => unknown) => {
     const start = process.hrtime.bigint();
     await f();
@@ -56,29 +51,18 @@ const timed = async (f: () => unknown) => {
 };
 
 async function main() {
-    const runsFlag = process.argv.indexOf("--runs");
-    const runs = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : 5;
-    if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs takes a whole number of at least 1");
+    const runs = runsArgument();
     const ns = uniqueName("bench-engine");
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "kb-bench-engine-"));
-    const config: Record<string, string> = {
-        namespace: ns,
-        jenkinsNamespace: ns,
-        registryUsername: "hub-user",
-        registryPassword: "hub-token-fake-bench",
-        localRegistry: "cluster",
-        localRegistryPassword: "local-pw-fake-bench",
-        localRegistryNodePort: String(NODE_PORT),
-        localRegistryStorageSize: "1Gi",
-    };
+    const config = registryStackConfig({ namespace: ns, nodePort: NODE_PORT, hubToken: "hub-token-fake-bench", localPassword: "local-pw-fake-bench" });
     const stacks: EngineStack[] = [];
     try {
         createNamespace(ns);
         const rendered = render(work, config, { showSecrets: true });
         const all = path.join(rendered.dir, "all.yaml");
         const objects = yamlObjects(rendered.all);
-        const components = await newStack("bench-components", config, SECRETS);
-        const raw = await newStack("bench-raw", config, SECRETS, { program: rawProgram(objects) });
+        const components = await newStack("bench-components", config, REGISTRY_STACK_SECRETS);
+        const raw = await newStack("bench-raw", config, REGISTRY_STACK_SECRETS, { program: rawProgram(objects) });
         stacks.push(components, raw);
         const kubectlUp = () => {
             kubectlOk(["apply", "--server-side", "-f", all]);

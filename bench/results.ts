@@ -32,3 +32,17 @@ export function writeResultsSection(id: string, markdown: string, file = RESULTS
     const next = start >= 0 && stop > start ? text.slice(0, start) + section + text.slice(stop + end.length + 1) : `${text.trimEnd()}\n\n${section}`;
     fs.writeFileSync(file, next);
 }
+
+/** The median of some figures. */
+export function median(xs: number[]): number {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** `--runs N` of a benchmark's command line (5 by default). */
+export function runsArgument(): number {
+    const flag = process.argv.indexOf("--runs");
+    const runs = flag > 0 ? Number(process.argv[flag + 1]) : 5;
+    if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs takes a whole number of at least 1");
+    return runs;
+}

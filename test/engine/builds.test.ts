@@ -8,7 +8,7 @@
 import * as path from "path";
 import { kanikoBuild, registryClient, startAgentPod, writeContext } from "../cluster/build";
 import { clusterTemplatePods, createNamespace, eventually, kubectl, kubectlOk, ownNamespaces, podOutcome, startPod } from "../cluster/kube";
-import { EngineStack, leaked, newStack, projectFile, runInChild, stateAtRest } from "./engine";
+import { EngineStack, leaked, newStack, projectFile, REGISTRY_STACK_SECRETS, registryStackConfig, runInChild, stateAtRest } from "./engine";
 import { ROOT } from "../cluster/cluster";
 import * as fs from "fs";
 
@@ -27,20 +27,7 @@ const DOCKERFILE = (pushHost: string, text: string) =>
 
 beforeAll(async () => {
     for (const n of [agents, jenkins, team]) createNamespace(n);
-    clusterInit = await newStack(
-        STACK,
-        {
-            namespace: agents,
-            jenkinsNamespace: jenkins,
-            registryUsername: "hub-user",
-            registryPassword: HUB_TOKEN,
-            localRegistry: "cluster",
-            localRegistryPassword: LOCAL_PW,
-            localRegistryNodePort: String(NODE_PORT),
-            localRegistryStorageSize: "1Gi",
-        },
-        ["registryPassword", "localRegistryPassword"],
-    );
+    clusterInit = await newStack(STACK, registryStackConfig({ namespace: agents, jenkinsNamespace: jenkins, nodePort: NODE_PORT, hubToken: HUB_TOKEN, localPassword: LOCAL_PW }), REGISTRY_STACK_SECRETS);
 }, 120_000);
 
 afterAll(async () => {

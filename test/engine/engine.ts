@@ -61,6 +61,25 @@ export function engineEnv(state: string, home: string): Record<string, string> {
     };
 }
 
+/**
+ * The config most of the tier's stacks run: a Docker Hub login and the in-cluster registry on a
+ * NodePort of the test's own (`secrets` are set as secrets), with Jenkins in `jenkinsNamespace`.
+ */
+export function registryStackConfig(o: { namespace: string; jenkinsNamespace?: string; nodePort: number; hubToken: string; localPassword: string }): Record<string, string> {
+    return {
+        namespace: o.namespace,
+        jenkinsNamespace: o.jenkinsNamespace ?? o.namespace,
+        registryUsername: "hub-user",
+        registryPassword: o.hubToken,
+        localRegistry: "cluster",
+        localRegistryPassword: o.localPassword,
+        localRegistryNodePort: String(o.nodePort),
+        localRegistryStorageSize: "1Gi",
+    };
+}
+/** Its secret keys. */
+export const REGISTRY_STACK_SECRETS = ["registryPassword", "localRegistryPassword"];
+
 export interface StackOptions {
     /** The program (default: the cluster-init stack, `clusterInitStack()`). */
     program?: () => Promise<Record<string, unknown> | void>;

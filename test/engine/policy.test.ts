@@ -8,11 +8,11 @@ import * as k8s from "@pulumi/kubernetes";
 import { ROOT } from "../cluster/cluster";
 import { createNamespace, kubectl, ownNamespaces } from "../cluster/kube";
 import { clusterInitStack } from "../../stack";
-import { EngineStack, newStack } from "./engine";
+import { EngineStack, newStack, REGISTRY_STACK_SECRETS, registryStackConfig } from "./engine";
 
 const [ns] = ownNamespaces("engine-policy");
 const POLICY_PACK = path.join(ROOT, "policy");
-const CONFIG = () => ({ namespace: ns, jenkinsNamespace: ns, registryUsername: "hub-user", registryPassword: "hub-token-fake-policy", localRegistry: "cluster", localRegistryPassword: "local-pw-fake-policy", localRegistryNodePort: "30557", localRegistryStorageSize: "1Gi" });
+const CONFIG = () => registryStackConfig({ namespace: ns, nodePort: 30557, hubToken: "hub-token-fake-policy", localPassword: "local-pw-fake-policy" });
 const stacks: EngineStack[] = [];
 
 beforeAll(() => createNamespace(ns));
@@ -21,7 +21,7 @@ afterAll(async () => {
 }, 600_000);
 
 test("pulumi preview --policy-pack policy/ passes on the cluster-init stack", async () => {
-    const s = await newStack("policy-ours", CONFIG(), ["registryPassword", "localRegistryPassword"]);
+    const s = await newStack("policy-ours", CONFIG(), REGISTRY_STACK_SECRETS);
     stacks.push(s);
     const p = await s.stack.preview({ policyPacks: [POLICY_PACK], color: "never" });
     expect(p.stdout).toMatch(/Policies:[\s\S]*kaniko-builder@v/);
@@ -30,7 +30,7 @@ test("pulumi preview --policy-pack policy/ passes on the cluster-init stack", as
 }, 600_000);
 
 test("a program that adds a privileged build pod is refused at preview, the policy named, nothing created", async () => {
-    const s = await newStack("policy-privileged", CONFIG(), ["registryPassword", "localRegistryPassword"], {
+    const s = await newStack("policy-privileged", CONFIG(), REGISTRY_STACK_SECRETS, {
         program: async () => {
             const outputs = clusterInitStack();
             new k8s.core.v1.Pod("dind", {

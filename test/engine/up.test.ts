@@ -7,31 +7,21 @@
 import { spawn } from "child_process";
 import { registryClient } from "../cluster/build";
 import { createNamespace, eventually, kubectl, kubectlOk, ownNamespaces } from "../cluster/kube";
-import { EngineStack, leaked, newStack, stateAtRest } from "./engine";
+import { EngineStack, leaked, newStack, REGISTRY_STACK_SECRETS, registryStackConfig, stateAtRest } from "./engine";
 
 const [ns] = ownNamespaces("engine");
 const NODE_PORT = 30541;
 const HUB_TOKEN = "hub-token-fake-engine-5c1a";
 const LOCAL_PW = "local-pw-fake-engine-77e2";
 const LOCAL_PW_2 = "local-pw-fake-engine-second-90b4";
-const CONFIG = () => ({
-    namespace: ns,
-    jenkinsNamespace: ns,
-    registryUsername: "hub-user",
-    registryPassword: HUB_TOKEN,
-    localRegistry: "cluster",
-    localRegistryPassword: LOCAL_PW,
-    localRegistryNodePort: String(NODE_PORT),
-    localRegistryStorageSize: "1Gi",
-});
-const SECRETS = ["registryPassword", "localRegistryPassword"];
+const CONFIG = () => registryStackConfig({ namespace: ns, nodePort: NODE_PORT, hubToken: HUB_TOKEN, localPassword: LOCAL_PW });
 
 let s: EngineStack;
 const registry = () => registryClient(ns, `localhost:${NODE_PORT}`);
 
 beforeAll(async () => {
     createNamespace(ns);
-    s = await newStack("engine", CONFIG(), SECRETS);
+    s = await newStack("engine", CONFIG(), REGISTRY_STACK_SECRETS);
 }, 120_000);
 
 afterAll(async () => {

@@ -14,23 +14,13 @@ import { EngineEvent } from "@pulumi/pulumi/automation";
 import { registryClient } from "../cluster/build";
 import { ROOT } from "../cluster/cluster";
 import { createNamespace, eventually, kubectlOk, ownNamespaces } from "../cluster/kube";
-import { EngineStack, newStack, projectFile, runInChild } from "./engine";
+import { EngineStack, newStack, projectFile, REGISTRY_STACK_SECRETS, registryStackConfig, runInChild } from "./engine";
 
 const BEFORE = "5ee49c8";
 const [ns] = ownNamespaces("engine-upgrade");
 const NODE_PORT = 30558;
 const STACK = "upgrade";
-const CONFIG = () => ({
-    namespace: ns,
-    jenkinsNamespace: ns,
-    registryServer: "docker.io",
-    registryUsername: "hub-user",
-    registryPassword: "hub-token-fake-upgrade",
-    localRegistry: "cluster",
-    localRegistryPassword: "local-pw-fake-upgrade",
-    localRegistryNodePort: String(NODE_PORT),
-    localRegistryStorageSize: "1Gi",
-});
+const CONFIG = () => ({ ...registryStackConfig({ namespace: ns, nodePort: NODE_PORT, hubToken: "hub-token-fake-upgrade", localPassword: "local-pw-fake-upgrade" }), registryServer: "docker.io" });
 const old = fs.mkdtempSync(path.join(os.tmpdir(), "kb-engine-old-"));
 let s: EngineStack;
 const registry = () => registryClient(ns, `localhost:${NODE_PORT}`);
@@ -55,7 +45,7 @@ const KEPT = [
 beforeAll(async () => {
     createNamespace(ns);
     checkoutBefore();
-    s = await newStack(STACK, CONFIG(), ["registryPassword", "localRegistryPassword"], {
+    s = await newStack(STACK, CONFIG(), REGISTRY_STACK_SECRETS, {
         projectFile: projectFile(spawnSync("git", ["-C", ROOT, "show", `${BEFORE}:Pulumi.yaml`], { encoding: "utf8" }).stdout),
     });
 }, 120_000);
