@@ -1,6 +1,6 @@
 /**
  * Other languages: the package's Go SDK, generated from the schema its component provider serves
- * (test/engine/bin/pulumi-resource-kaniko-builder, as the engine starts the package's plugin), by the
+ * (test/engine/plugins/pulumi-resource-kaniko-builder, as the engine starts the package's plugin), by the
  * pinned Pulumi's Go code generator (pulumi-gen-go-sdk, which tools.sh builds); examples/go, a port
  * of examples/cluster-init, builds against it with the Go module proxy; and `pulumi up` of each
  * example with the same config creates the same objects on the cluster: the Go program's KanikoBuilder
@@ -20,7 +20,7 @@ import { hasCommand } from "../helpers/tools";
 import { EngineStack, newStack, projectFile, runInChild } from "./engine";
 
 const SDK_MODULE = "kaniko-builder.local/sdk";
-const PROVIDER = path.join(ROOT, "test", "engine", "bin", "pulumi-resource-kaniko-builder");
+const PROVIDER = path.join(ROOT, "test", "engine", "plugins", "pulumi-resource-kaniko-builder");
 const missing = ["go", "pulumi-gen-go-sdk"].filter((c) => !hasCommand(c));
 const describeWithGo = missing.length && !process.env.CI ? describe.skip : describe;
 if (missing.length && !process.env.CI) recordSkip(__filename, `needs ${missing.join(" and ")}`, "Go 1.26 and bash test/engine/tools.sh (it builds pulumi-gen-go-sdk), then npm run test:engine");

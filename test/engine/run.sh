@@ -26,7 +26,7 @@ if ! { command -v pulumi && command -v pulumi-resource-kubernetes; } >/dev/null 
     export PATH="$bin:$PATH"
 fi
 # The policy pack's analyzer plugin where no Node.js language host is installed (see the script).
-command -v pulumi-language-nodejs >/dev/null 2>&1 || export PATH="$PWD/test/engine/bin:$PATH"
+command -v pulumi-language-nodejs >/dev/null 2>&1 || export PATH="$PWD/test/engine/plugins:$PATH"
 # The cluster's network namespace (kcluster exec) keeps this PATH: the command is run through env.
 # `run.sh -- COMMAND...` runs COMMAND there instead of the tier (npm run bench:engine).
 if [ "${1:-}" = "--" ]; then
