@@ -39,7 +39,48 @@ GENGO_SRC="$(cd "$(dirname "$0")" && pwd)/gengo/main.go"
 # The Go SDK generator (gengo/main.go) is rebuilt when its source changes: its hash is in its name's file.
 gengo_rev=$(sha256sum "$GENGO_SRC" | cut -c1-12)
 have_gengo() { [ -x "$dir/bin/pulumi-gen-go-sdk" ] && [ "$(cat "$dir/bin/pulumi-gen-go-sdk.rev" 2>/dev/null)" = "$gengo_rev" ]; }
+# The Go modules the languages test (test/engine/languages.test.ts) builds examples/go and the
+# generated SDK against, downloaded (and checked against the checksum database) and compiled here:
+# the tests run in the cluster's network namespace, which has no route to the Go module proxy, and
+# take them from the module cache. The packages are the ones the example, the generated SDK and
+# the test's Automation API driver import.
+prefetch_go_example() {
+    local m
+    m=$(mktemp -d)
+    cat >"$m/go.mod" <<MOD
+module kaniko-builder.local/prefetch
+
+go 1.24
+
+require (
+	github.com/pulumi/pulumi-kubernetes/sdk/v4 $K8S_SDK
+	github.com/pulumi/pulumi/sdk/v3 v$PULUMI_VERSION
+)
+MOD
+    cat >"$m/prefetch.go" <<'GO'
+package prefetch
+
+import (
+	_ "github.com/blang/semver"
+	_ "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	_ "github.com/pulumi/pulumi/sdk/v3/go/auto"
+	_ "github.com/pulumi/pulumi/sdk/v3/go/auto/optpreview"
+	_ "github.com/pulumi/pulumi/sdk/v3/go/auto/optup"
+	_ "github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	_ "github.com/pulumi/pulumi/sdk/v3/go/pulumi/config"
+	_ "github.com/pulumi/pulumi/sdk/v3/go/pulumi/internals"
+)
+GO
+    if ! (cd "$m" && GOFLAGS=-mod=mod go mod tidy >&2 && go build ./... >&2); then
+        rm -rf "$m"
+        echo "tools.sh: fetching the Go example's modules failed" >&2
+        return 1
+    fi
+    rm -rf "$m"
+}
+
 if [ -x "$dir/bin/pulumi" ] && [ -x "$dir/bin/pulumi-resource-kubernetes" ] && [ -f "$dir/bin/VERSIONS" ] && have_gengo; then
+    [ -n "${KANIKO_BUILDER_TOOLS_CHECK_ONLY:-}" ] || prefetch_go_example
     echo "$dir/bin"
     exit 0
 fi
@@ -83,6 +124,7 @@ cli_module
 # Only the generator is missing or changed: build it into the cached folder.
 if [ -x "$dir/bin/pulumi" ] && [ -x "$dir/bin/pulumi-resource-kubernetes" ] && [ -f "$dir/bin/VERSIONS" ]; then
     build_gengo "$dir/bin"
+    prefetch_go_example
     echo "tools.sh: built in $((SECONDS - started)) s into $dir" >&2
     echo "$dir/bin"
     exit 0
@@ -112,5 +154,6 @@ build_gengo "$work/bin"
 printf 'pulumi v%s\nkubernetes v%s+%s\n' "$PULUMI_VERSION" "$K8S_VERSION" "${K8S_PSEUDO##*-}" >"$work/bin/VERSIONS"
 rm -rf "$dir"
 mv "$work/bin" "$work/done" && mkdir -p "$dir" && mv "$work/done" "$dir/bin"
+prefetch_go_example
 echo "tools.sh: built in $((SECONDS - started)) s into $dir" >&2
 echo "$dir/bin"
