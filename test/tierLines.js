@@ -53,7 +53,7 @@ function reasons(tier, results) {
 
 /** Counts of one tier from Jest's aggregated results. */
 function counts(tier, results) {
-    const c = { ran: 0, passed: 0, failed: 0, skipped: 0 };
+    const c = { passed: 0, failed: 0, skipped: 0 };
     for (const r of results.testResults) {
         if (tierOf(r.testFilePath) !== tier) continue;
         c.passed += r.numPassingTests;
@@ -61,7 +61,6 @@ function counts(tier, results) {
         c.failed += r.numFailingTests + (r.testExecError && r.numFailingTests === 0 ? 1 : 0);
         c.skipped += r.numPendingTests + r.numTodoTests;
     }
-    c.ran = c.passed + c.failed;
     return c;
 }
 
@@ -80,7 +79,6 @@ function tierLine(tier, results, detail = "") {
     const why = reasons(tier, results);
     const line = `${tier}: ${c.passed} checks${detail ? ` ${detail}` : ""}${c.failed ? `, ${c.failed} FAILED` : ""}, ${c.skipped} skipped${why.length ? `: ${why.join(" | ")}` : ""}`;
     emit({ tier, line, ...c });
-    return line;
 }
 
 module.exports = { tierLine };
@@ -89,6 +87,6 @@ module.exports = { tierLine };
 if (require.main === module && process.argv[2] === "skipped") {
     const [, , , tier, why, enable] = process.argv;
     const line = `${tier}: 0 checks, all skipped: ${why}; enable: ${enable}`;
-    if (process.env.KB_TIER_LINES) fs.appendFileSync(process.env.KB_TIER_LINES, JSON.stringify({ tier, line, ran: 0, passed: 0, failed: 0, skipped: 0, whole: true }) + "\n");
+    if (process.env.KB_TIER_LINES) fs.appendFileSync(process.env.KB_TIER_LINES, JSON.stringify({ tier, line, passed: 0, failed: 0, skipped: 0 }) + "\n");
     console.log(line);
 }

@@ -15,7 +15,7 @@ import * as os from "os";
 import * as path from "path";
 import { ConfigMap, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { PROJECT } from "../../render/renderStack";
-import { ROOT } from "../cluster/cluster";
+import { kubectlOk, ROOT } from "../cluster/cluster";
 import { clusterInitStack } from "../../stack";
 
 /** A stack on a state backend and Pulumi home of its own, removed by `remove()`. */
@@ -147,6 +147,19 @@ export function stateAtRest(s: EngineStack): string {
     };
     walk(new URL(s.env.PULUMI_BACKEND_URL).pathname);
     return [r.stdout, ...files].join("\n");
+}
+
+/** What `kubectl get` lists of the package's objects: every kind a stack of it creates in a namespace. */
+const PACKAGE_KINDS = "deployments,services,configmaps,secrets,pvc,cronjobs,roles,rolebindings,networkpolicies";
+
+/** The package's objects (the part-of label) in `namespace`, as `kubectl get -o <output>` prints them. */
+export function packageObjects(namespace: string, output: "name" | "json"): string {
+    return kubectlOk(["-n", namespace, "get", PACKAGE_KINDS, "-l", "app.kubernetes.io/part-of=kaniko-builder", "-o", output]);
+}
+
+/** Their names (`kind.group/name`), sorted: what a stack left behind in `namespaces`. */
+export function labelled(...namespaces: string[]): string[] {
+    return namespaces.flatMap((n) => packageObjects(n, "name").split("\n").filter(Boolean)).sort();
 }
 
 /** The values of `secrets` that `text` holds, plain or base64 (as config.json and Secrets carry them). */

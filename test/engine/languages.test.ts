@@ -14,10 +14,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ROOT } from "../cluster/cluster";
-import { createNamespace, kubectlOk, ownNamespaces } from "../cluster/kube";
+import { createNamespace, ownNamespaces } from "../cluster/kube";
 import { recordSkip } from "../helpers/skips";
 import { hasCommand } from "../helpers/tools";
-import { EngineStack, newStack, projectFile, runInChild } from "./engine";
+import { EngineStack, newStack, packageObjects, projectFile, runInChild } from "./engine";
 
 const SDK_MODULE = "kaniko-builder.local/sdk";
 const PROVIDER = path.join(ROOT, "test", "engine", "plugins", "pulumi-resource-kaniko-builder");
@@ -52,7 +52,7 @@ function run(command: string, args: string[], cwd: string, env: Record<string, s
 
 /** What the stack made in the namespace, without what the API server and controllers fill in (ids, times, addresses, bindings). */
 function objects(): Record<string, any>[] {
-    const list = JSON.parse(kubectlOk(["-n", ns, "get", "deployments,services,configmaps,secrets,pvc,cronjobs,roles,rolebindings,networkpolicies", "-l", "app.kubernetes.io/part-of=kaniko-builder", "-o", "json"])).items;
+    const list = JSON.parse(packageObjects(ns, "json")).items;
     return list
         .map((o: any) => {
             const { uid, resourceVersion, creationTimestamp, managedFields, generation, annotations = {}, ...metadata } = o.metadata;

@@ -11,7 +11,7 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import { registryClient } from "../cluster/build";
 import { clusterTemplatePods, createNamespace, eventually, kubectl, kubectlOk, ownNamespaces } from "../cluster/kube";
-import { EngineStack, leaked, newStack, stateAtRest } from "./engine";
+import { EngineStack, labelled, leaked, newStack, stateAtRest } from "./engine";
 
 const [ns, jenkinsNs, wffcNs] = ownNamespaces("matrix", "matrix-jenkins", "matrix-wffc");
 const HUB_TOKEN = "hub-token-fake-matrix-31d7";
@@ -152,9 +152,6 @@ afterAll(() => {
     fs.rmSync(`/tmp/${WFFC_CLASS}`, { recursive: true, force: true });
 });
 
-/** Objects with the package's part-of label in `namespaces`. */
-const labelled = (namespaces: string[]) =>
-    namespaces.flatMap((n) => kubectlOk(["-n", n, "get", "deployments,services,configmaps,secrets,pvc,cronjobs,roles,rolebindings,networkpolicies", "-l", "app.kubernetes.io/part-of=kaniko-builder", "-o", "name"]).split("\n").filter(Boolean));
 
 describe.each(CASES.map((c, i) => [c.name, i] as const))("%s", (_name, i) => {
     const c = CASES[i];
@@ -182,6 +179,6 @@ describe.each(CASES.map((c, i) => [c.name, i] as const))("%s", (_name, i) => {
 
     test("pulumi destroy leaves nothing with the part-of label", async () => {
         expect((await s!.stack.destroy({ color: "never" })).summary.result).toBe("succeeded");
-        expect(labelled(c.namespaces)).toEqual([]);
+        expect(labelled(...c.namespaces)).toEqual([]);
     }, 600_000);
 });

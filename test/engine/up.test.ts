@@ -7,7 +7,7 @@
 import { spawn } from "child_process";
 import { registryClient } from "../cluster/build";
 import { createNamespace, eventually, kubectl, kubectlOk, ownNamespaces } from "../cluster/kube";
-import { EngineStack, leaked, newStack, REGISTRY_STACK_SECRETS, registryStackConfig, stateAtRest } from "./engine";
+import { EngineStack, labelled, leaked, newStack, REGISTRY_STACK_SECRETS, registryStackConfig, stateAtRest } from "./engine";
 
 const [ns] = ownNamespaces("engine");
 const NODE_PORT = 30541;
@@ -27,13 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
     await s?.remove();
 }, 600_000);
-
-/** What remains in the namespace with the package's part-of label. */
-const labelled = () =>
-    kubectlOk(["-n", ns, "get", "deployments,services,configmaps,secrets,pvc,cronjobs,roles,rolebindings", "-l", "app.kubernetes.io/part-of=kaniko-builder", "-o", "name"])
-        .split("\n")
-        .filter(Boolean)
-        .sort();
 
 describe("pulumi up of the cluster-init stack", () => {
     test("finishes, and the provider waited for the registry: its Deployment is Available and the PVC Bound when up returns", async () => {
@@ -137,8 +130,8 @@ describe("updates through the engine", () => {
                 const group = r.outputs.apiVersion.includes("/") ? `.${r.outputs.apiVersion.split("/")[0]}` : "";
                 return `${r.outputs.kind.toLowerCase()}${group}/${r.outputs.metadata.name}`;
             });
-        expect(labelled().length).toBeGreaterThan(0);
-        expect(labelled().filter((o) => !inState.includes(o))).toEqual([]);
+        expect(labelled(ns).length).toBeGreaterThan(0);
+        expect(labelled(ns).filter((o) => !inState.includes(o))).toEqual([]);
     }, 120_000);
 });
 
@@ -148,7 +141,7 @@ describe("pulumi destroy", () => {
         const d = await s.stack.destroy({ color: "never" });
         console.log(`engine: pulumi destroy took ${((Date.now() - started) / 1000).toFixed(1)} s`);
         expect(d.summary.result).toBe("succeeded");
-        expect(labelled()).toEqual([]);
+        expect(labelled(ns)).toEqual([]);
         expect(kubectl(["-n", ns, "get", "pvc", "registry-data"]).status).not.toBe(0);
     }, 600_000);
 });
