@@ -19,6 +19,9 @@ const ROOT = path.resolve(__dirname, "..");
 const mocks = recordResources();
 beforeEach(() => mocks.reset());
 const counts = { refused: 0, namedTheKey: 0 };
+/** Every case's message, in CASES' order: pinned in MESSAGES_FILE, so that a change to how config is read shows as a diff. */
+const messages: string[] = [];
+const MESSAGES_FILE = path.join(__dirname, "fixtures", "bad-config-messages.txt");
 afterAll(() => process.stderr.write(`bad configs refused: ${counts.refused}, named the key: ${counts.namedTheKey}\n`));
 
 const SECRET = "s3cret-value-never-printed";
@@ -119,6 +122,7 @@ test.each(CASES.map(([key, value, rest]) => [`${key}=${value.length > 40 ? `${va
     "%s is refused, naming the key and the command",
     async (_title, key, value, rest) => {
         const message = errorOf({ ...rest, [key]: value });
+        messages.push(`${key}=${JSON.stringify(value)}\n  ${message.replace(/\n/g, "\n  ")}`);
         expect(message).not.toBe("");
         counts.refused++;
         expect(message).toMatch(new RegExp(`^config ${key}[.,:\\[]`));
@@ -133,6 +137,13 @@ test.each(CASES.map(([key, value, rest]) => [`${key}=${value.length > 40 ? `${va
 test("every config key of the stack has at least one bad value here, and there are at least 40", () => {
     expect(new Set(CASES.map(([key]) => key))).toEqual(new Set(STACK_CONFIG_KEYS));
     expect(CASES.length).toBeGreaterThanOrEqual(40);
+});
+
+test("the messages are the ones pinned in test/fixtures/bad-config-messages.txt (UPDATE_BAD_CONFIG_MESSAGES=1 rewrites it)", () => {
+    const text = `${messages.join("\n")}\n`;
+    if (process.env.UPDATE_BAD_CONFIG_MESSAGES === "1") fs.writeFileSync(MESSAGES_FILE, text);
+    expect(messages).toHaveLength(CASES.length);
+    expect(text).toBe(fs.readFileSync(MESSAGES_FILE, "utf8"));
 });
 
 describe("keys the stack does not know", () => {
