@@ -6,7 +6,7 @@ import { MIRROR_DEFAULTS } from "./mirror/plan";
 import { CREDENTIALS_DEFAULTS, markRegistryCredsSecretChecked, RegistryCredsSecret, RegistryLogin, precheckRegistryCredsSecret, secretDataKey } from "./credentials/registryCredsSecret";
 import { combine, isKnown, isKnownDeep, resolveKnown } from "./inputs";
 import { REGISTRY_DEFAULTS } from "./registry/plan";
-import { InvalidInputError, quote, withComponent } from "./validation";
+import { ConfigSource, configSourcesOf, InvalidInputError, quote, registerConfigSources, withComponent } from "./validation";
 
 const COMPONENT = "KanikoBuilder";
 
@@ -42,6 +42,33 @@ export interface KanikoBuilderArgs {
      * registry are wired here and must not be given again.
      */
     podTemplate?: KanikoPodTemplateSettings;
+}
+
+/** The component each KanikoBuilder argument group becomes (the other arguments are the credentials Secret's). */
+const CHILD_ARGUMENTS: Record<string, string> = { KanikoPodTemplate: "podTemplate.", LocalInsecureRegistry: "localRegistry.", DockerHubMirror: "dockerHubMirror." };
+
+/**
+ * The children's fields a KanikoBuilder argument becomes: `podTemplate.label` is KanikoPodTemplate's
+ * `label`, `localRegistry.*` LocalInsecureRegistry's, `dockerHubMirror.*` DockerHubMirror's, the
+ * others RegistryCredsSecret's, and `namespace` every child's.
+ */
+export function childFieldsOf(arg: string): { component: string; field: string }[] {
+    const own = Object.entries(CHILD_ARGUMENTS).find(([, prefix]) => arg.startsWith(prefix));
+    if (own !== undefined) return [{ component: own[0], field: arg.slice(own[1].length) }];
+    return [{ component: "RegistryCredsSecret", field: arg }, ...(arg === "namespace" ? Object.keys(CHILD_ARGUMENTS).map((component) => ({ component, field: arg })) : [])];
+}
+
+/**
+ * Where the children's fields come from, for errors: when this KanikoBuilder's arguments came from
+ * stack config keys (registerConfigSources), an error in a child's field names the key of the
+ * argument that became it (childFieldsOf).
+ */
+function forwardConfigSources(name: string, names: Record<string, string>): void {
+    const sources = configSourcesOf(COMPONENT, name);
+    if (sources === undefined) return;
+    const children: Record<string, Record<string, ConfigSource>> = {};
+    for (const [arg, source] of Object.entries(sources)) for (const { component, field } of childFieldsOf(arg)) (children[component] ??= {})[field] = source;
+    for (const [component, fields] of Object.entries(children)) registerConfigSources(component, names[component], fields);
 }
 
 /**
@@ -105,6 +132,7 @@ export class KanikoBuilder extends pulumi.ComponentResource {
         });
         // The children's arguments, checked as far as they are known before anything is registered.
         const names = { local: `${name}-local-registry`, credentials: `${name}-registry-creds`, template: `${name}-pod-template`, mirror: `${name}-docker-hub-mirror` };
+        forwardConfigSources(name, { RegistryCredsSecret: names.credentials, KanikoPodTemplate: names.template, LocalInsecureRegistry: names.local, DockerHubMirror: names.mirror });
         const localArgs = args.localRegistry && {
             ...args.localRegistry,
             namespace: args.localRegistry.namespace ?? ((args.localRegistry.mode ?? "cluster") === "cluster" ? args.namespace : undefined),

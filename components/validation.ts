@@ -75,6 +75,11 @@ export function registerConfigSources(component: string, name: string, fields: R
     CONFIG_SOURCES.set(`${component} "${name}"`, fields);
 }
 
+/** The config sources registered for a component's fields (registerConfigSources), if any. */
+export function configSourcesOf(component: string, name: string): Readonly<Record<string, ConfigSource>> | undefined {
+    return CONFIG_SOURCES.get(`${component} "${name}"`);
+}
+
 function configSourceOf(component: string, field: string): (ConfigSource & { path: string }) | undefined {
     const fields = CONFIG_SOURCES.get(component);
     if (fields === undefined) return undefined;
