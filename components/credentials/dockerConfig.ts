@@ -139,12 +139,10 @@ export function goJsonMarshal(value: unknown): string {
     return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-/** Checks a login's user name: not empty, and without ':' (the `auth` field splits at the first colon). */
-
 /** Checks a login's password without ever quoting it. */
 export function validatePassword(field: string, password: unknown): string {
     if (typeof password !== "string" || password.length === 0) {
-        throw new InvalidInputError(field, "is empty", "set it as a Pulumi secret, e.g. `pulumi config set --secret registryPassword`");
+        throw new InvalidInputError(field, "is empty", "give the password or access token as a Pulumi secret");
     }
     return password;
 }
