@@ -4,14 +4,15 @@
  *   docs/components.md      every component's arguments and outputs, from the component schema the
  *                           Pulumi SDK's analyzer infers from the TypeScript sources (what
  *                           `pulumi package add` and the other languages see)
- *   docs/configuration.md   the cluster-init stack's config table, from Pulumi.yaml and stackConfig.ts
+ *   docs/configuration.md   the cluster-init stack's config table, from the table in stackConfig.ts
+ *   Pulumi.yaml             the stack's config declarations, from the same table
  *
- *   npm run docs            rewrites both (a test fails when either is stale)
+ *   npm run docs            rewrites them (a test fails when one is stale)
  */
 import * as fs from "fs";
 import * as path from "path";
 import { byKey } from "../components/common";
-import { withConfigTable } from "./configTable";
+import { withConfigTable, withPulumiYamlConfig } from "./configTable";
 
 /** The project's root: the nearest directory up from here with this package's package.json (from render/ or bin/render/). */
 function projectRoot(dir: string): string {
@@ -94,7 +95,8 @@ export async function generatedDocs(): Promise<{ path: string; content: string }
     const configuration = path.join(ROOT, "docs", "configuration.md");
     return [
         { path: "docs/components.md", content: componentsMarkdown(await componentSchema()) },
-        { path: "docs/configuration.md", content: withConfigTable(fs.readFileSync(configuration, "utf8"), fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) },
+        { path: "docs/configuration.md", content: withConfigTable(fs.readFileSync(configuration, "utf8")) },
+        { path: "Pulumi.yaml", content: withPulumiYamlConfig(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) },
     ];
 }
 

@@ -79,6 +79,7 @@ const CASES: [string, string, Record<string, string>][] = [
     ["dockerHubMirrorNodePort", "80", MIRROR],
     ["dockerHubMirrorNodePort", "30500", { ...MIRROR, ...LOCAL, localRegistryNodePort: "30500" }],
     ["dockerHubMirrorStorageSize", "twenty gigabytes", MIRROR],
+    ["dockerHubMirrorStorageSize", "50Gi", LOGIN],
     ["dockerHubMirrorStorageClass", "Fast_SSD", MIRROR],
     ["dockerHubMirrorNetworkPolicy", "yes", MIRROR],
     ["dockerConfigJson", "not json", {}],
