@@ -218,6 +218,12 @@ export const STACK_CONFIG: Record<string, StackConfigKey> = {
         example: `{"limits": {"memory": "8Gi"}}`,
         description: "Requests and limits of the Kaniko container (pulumi config set --path 'kanikoResources.limits.memory' 8Gi).",
     },
+    jnlpResources: {
+        type: "map",
+        feeds: "podTemplate.jnlpResources",
+        example: `{"limits": {"memory": "1Gi"}}`,
+        description: "Requests and limits of the JNLP agent container (pulumi config set --path 'jnlpResources.limits.memory' 1Gi).",
+    },
 
     // The local registry (LocalInsecureRegistry).
     localRegistry: {

@@ -90,6 +90,7 @@ const CASES: [string, string, Record<string, string>][] = [
     ["tolerations", JSON.stringify({ key: "builds" }), LOGIN],
     ["kanikoResources", JSON.stringify({ limits: { gpu: "1" } }), LOGIN],
     ["kanikoResources", JSON.stringify({ limits: { memory: "lots" } }), LOGIN],
+    ["jnlpResources", JSON.stringify({ requests: { cpu: "fast" } }), LOGIN],
 ];
 
 /**
