@@ -107,7 +107,7 @@ export interface ProgramRun {
 }
 
 /**
- * What the render shows for a value Pulumi generates at `pulumi up` (a RandomPassword's result):
+ * What the render shows for a value Pulumi generates at `pulumi up` (a RandomPassword's result, a RandomBytes' bytes):
  * a stand-in derived from the resource's name, so the render stays byte-identical between runs.
  * It is not the real value, which exists only in the stack's state.
  */
@@ -121,6 +121,10 @@ export function providerState(type: string, name: string, inputs: Record<string,
     if (type === "kubernetes:core/v1:Service") return { ...inputs, spec: { ...inputs.spec, clusterIP: "CLUSTER-IP" } };
     if (type === "docker:index/remoteImage:RemoteImage") return { ...inputs, imageId: `${inputs.name}` };
     if (type === "random:index/randomPassword:RandomPassword") return { ...inputs, result: generatedStandIn(name, inputs.length ?? 16) };
+    if (type === "random:index/randomBytes:RandomBytes") {
+        const bytes = Buffer.from(generatedStandIn(name, 71).repeat(2)).subarray(0, inputs.length ?? 32);
+        return { ...inputs, hex: bytes.toString("hex"), base64: bytes.toString("base64") };
+    }
     return inputs;
 }
 

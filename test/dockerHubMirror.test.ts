@@ -26,6 +26,7 @@ describe("DockerHubMirror", () => {
         const m = await create("mirror", {});
         expect(registered()).toEqual(sorted([
             ["kaniko-builder:index:DockerHubMirror", "mirror"],
+            ["random:index/randomBytes:RandomBytes", "mirror-secret-key"],
             ["kubernetes:core/v1:ConfigMap", "mirror-config"],
             ["kubernetes:core/v1:PersistentVolumeClaim", "mirror-data"],
             ["kubernetes:apps/v1:Deployment", "mirror"],

@@ -41,6 +41,7 @@ describe("LocalInsecureRegistry, in-cluster mode", () => {
         await create("registry", { namespace: "ci", users: USERS, nodePort: 30500 });
         expect(registered()).toEqual(sorted([
             ["kaniko-builder:index:LocalInsecureRegistry", "registry"],
+            ["random:index/randomBytes:RandomBytes", "registry-secret-key"],
             ["kubernetes:core/v1:Secret", "registry-auth"],
             ["kubernetes:core/v1:ConfigMap", "registry-config"],
             ["kubernetes:core/v1:PersistentVolumeClaim", "registry-data"],
@@ -230,6 +231,7 @@ describe("LocalInsecureRegistry, Docker-host mode", () => {
         const r = await create("registry", { mode: "docker", users: USERS });
         expect(registered()).toEqual(sorted([
             ["kaniko-builder:index:LocalInsecureRegistry", "registry"],
+            ["random:index/randomBytes:RandomBytes", "registry-secret-key"],
             ["docker:index/volume:Volume", "registry-data"],
             ["docker:index/remoteImage:RemoteImage", "registry-image"],
             ["docker:index/container:Container", "registry"],

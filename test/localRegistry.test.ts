@@ -14,10 +14,12 @@ import { validateNodePort, validateSchedule } from "../components/validation";
 import { validateK8sObject } from "./helpers/k8sSchema";
 
 const USER = { username: "kaniko", password: "s3cret:pa55 wörd" };
+/** A registry's secret key (random bytes kept in the state; here fixed). */
+const KEY = "9f2c".repeat(16);
 
 describe("htpasswd", () => {
     test("a bcrypt $2y$ line with cost 10 that bcrypt verifies", () => {
-        const line = htpasswdLine(USER, "cluster/ci/registry");
+        const line = htpasswdLine(USER, "cluster/ci/registry", KEY);
         expect(line).toMatch(/^kaniko:\$2y\$10\$[./A-Za-z0-9]{53}$/);
         const hash = line.slice("kaniko:".length);
         expect(bcrypt.compareSync(USER.password, hash)).toBe(true);
@@ -25,38 +27,39 @@ describe("htpasswd", () => {
     });
 
     test("stable for unchanged inputs, so previews show no diff", () => {
-        expect(htpasswdLine(USER, "cluster/ci/registry")).toBe(htpasswdLine({ ...USER }, "cluster/ci/registry"));
-        expect(htpasswdFile([USER, { username: "a", password: "b" }], "c")).toBe(htpasswdFile([{ username: "a", password: "b" }, USER], "c"));
+        expect(htpasswdLine(USER, "cluster/ci/registry", KEY)).toBe(htpasswdLine({ ...USER }, "cluster/ci/registry", KEY));
+        expect(htpasswdFile([USER, { username: "a", password: "b" }], "c", KEY)).toBe(htpasswdFile([{ username: "a", password: "b" }, USER], "c", KEY));
     });
 
-    test("the salt changes with the password, the user and the registry", () => {
+    test("the salt comes from the key, the user and the registry, never from the password", () => {
         const salt = (line: string) => line.split("$")[3].slice(0, 22);
-        const base = salt(htpasswdLine(USER, "cluster/ci/registry"));
-        expect(salt(htpasswdLine({ ...USER, password: "other" }, "cluster/ci/registry"))).not.toBe(base);
-        expect(salt(htpasswdLine({ ...USER, username: "other" }, "cluster/ci/registry"))).not.toBe(base);
-        expect(salt(htpasswdLine(USER, "cluster/ci/registry2"))).not.toBe(base);
+        const base = salt(htpasswdLine(USER, "cluster/ci/registry", KEY));
+        expect(salt(htpasswdLine({ ...USER, password: "other" }, "cluster/ci/registry", KEY))).toBe(base);
+        expect(salt(htpasswdLine({ ...USER, username: "other" }, "cluster/ci/registry", KEY))).not.toBe(base);
+        expect(salt(htpasswdLine(USER, "cluster/ci/registry2", KEY))).not.toBe(base);
+        expect(salt(htpasswdLine(USER, "cluster/ci/registry", "another key of enough length....."))).not.toBe(base);
     });
 
     test("each credential is hashed once per process, however often it is declared", () => {
         const before = bcryptHashCount();
-        const first = htpasswdLine({ username: "once", password: "only-once" }, "ctx", 4);
-        for (let i = 0; i < 5; i++) expect(htpasswdLine({ username: "once", password: "only-once" }, "ctx", 4)).toBe(first);
+        const first = htpasswdLine({ username: "once", password: "only-once" }, "ctx", KEY, 4);
+        for (let i = 0; i < 5; i++) expect(htpasswdLine({ username: "once", password: "only-once" }, "ctx", KEY, 4)).toBe(first);
         expect(bcryptHashCount()).toBe(before + 1);
-        htpasswdLine({ username: "once", password: "another" }, "ctx", 4);
+        htpasswdLine({ username: "once", password: "another" }, "ctx", KEY, 4);
         expect(bcryptHashCount()).toBe(before + 2);
     });
 
     test("the file has one line per user, sorted, newline-terminated", () => {
-        const file = htpasswdFile([{ username: "zed", password: "1" }, { username: "amy", password: "2" }], "ctx", 4);
+        const file = htpasswdFile([{ username: "zed", password: "1" }, { username: "amy", password: "2" }], "ctx", KEY, 4);
         expect(file.split("\n").map((l) => l.split(":")[0])).toEqual(["amy", "zed", ""]);
     });
 
-    test("the http secret is stable, differs per registry and per credential", () => {
-        const a = deriveHttpSecret("cluster/ci/registry", [USER]);
+    test("the http secret is stable, differs per registry and per key, and does not depend on any password", () => {
+        const a = deriveHttpSecret("cluster/ci/registry", KEY);
         expect(a).toMatch(/^[0-9a-f]{64}$/);
-        expect(deriveHttpSecret("cluster/ci/registry", [USER])).toBe(a);
-        expect(deriveHttpSecret("cluster/ci/other", [USER])).not.toBe(a);
-        expect(deriveHttpSecret("cluster/ci/registry", [{ ...USER, password: "changed" }])).not.toBe(a);
+        expect(deriveHttpSecret("cluster/ci/registry", KEY)).toBe(a);
+        expect(deriveHttpSecret("cluster/ci/other", KEY)).not.toBe(a);
+        expect(deriveHttpSecret("cluster/ci/registry", `${KEY}x`)).not.toBe(a);
     });
 });
 

@@ -6,13 +6,13 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { projectConfigDefaults } from "../render/renderStack";
+import { projectConfigDefaults, providerState } from "../render/renderStack";
 import { checksum } from "../components/common";
 import { buildDockerConfig } from "../components/credentials/dockerConfig";
 import { CREDENTIALS_DEFAULTS, credentialsSecret, credentialsSecretData, secretDataKey } from "../components/credentials/secret";
 import { mirrorDeployment, planDockerHubMirror, mirrorUpstreamSecret, upstreamLoginChecksum, MIRROR_DEFAULTS } from "../components/mirror/plan";
 import { renderKanikoPodTemplate } from "../components/podTemplate/render";
-import { deriveHttpSecret, htpasswdFile } from "../components/registry/files";
+import { deriveHttpSecret, htpasswdFile, secretChecksum } from "../components/registry/files";
 import {
     localRegistryHostingConfigMap,
     registryAuthSecret,
@@ -43,12 +43,15 @@ const CONFIG = {
 function pureObjects(): Record<string, any>[] {
     const users = [{ username: "kaniko", password: CONFIG.localRegistryPassword }];
     const plan = planClusterRegistry(registryPlanInput({ namespace: "jenkins", nodePort: 30500, storageSize: "10Gi", garbageCollectionSchedule: "0 3 * * 0", keepTags: 10, cacheTtlHours: 336 }, { auth: true, persistence: true }));
-    const material = { htpasswd: htpasswdFile(users, plan.identity), httpSecret: deriveHttpSecret(plan.identity, users) };
+    // Each registry's secret key: what the RandomBytes child it generates holds (the mock's stand-in).
+    const key = (name: string) => providerState("random:index/randomBytes:RandomBytes", `${name}-secret-key`, { length: 32 }).hex as string;
+    const registryKey = key("kaniko-builder-local-registry");
+    const material = { htpasswd: htpasswdFile(users, plan.identity, registryKey), httpSecret: deriveHttpSecret(plan.identity, registryKey) };
     const registry = [
         registryAuthSecret(plan.input, material),
         registryConfigMap(plan.input, plan.configFiles),
         registryPvc(plan.input),
-        registryDeployment(plan.input, { config: checksum(JSON.stringify(plan.configFiles)), auth: checksum(`${material.htpasswd}\0${material.httpSecret}`) }),
+        registryDeployment(plan.input, { config: checksum(JSON.stringify(plan.configFiles)), auth: secretChecksum(registryKey, material.htpasswd, material.httpSecret) }),
         registryService(plan.input),
         registryGcCronJob({ ...plan.input, garbageCollectionSchedule: "0 3 * * 0" }),
         localRegistryHostingConfigMap(plan.localRegistryHostingYaml),
@@ -59,7 +62,7 @@ function pureObjects(): Record<string, any>[] {
         mirrorPlan.objects.configMap,
         mirrorUpstreamSecret(mirrorPlan, login),
         mirrorPlan.objects.persistentVolumeClaim!,
-        mirrorDeployment(mirrorPlan, upstreamLoginChecksum(mirrorPlan, login)),
+        mirrorDeployment(mirrorPlan, upstreamLoginChecksum(mirrorPlan, login, key("kaniko-builder-docker-hub-mirror"))),
         mirrorPlan.objects.service,
     ];
     const logins = [

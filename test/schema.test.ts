@@ -31,7 +31,7 @@ const EXPECTED: Record<string, { inputs: string[]; outputs: string[] }> = {
     },
     LocalInsecureRegistry: {
         inputs: [
-            "mode", "namespace", "name", "image", "auth", "users", "realm", "persistence", "storageSize", "storageClassName", "nodePort",
+            "mode", "namespace", "name", "image", "auth", "users", "secretKey", "realm", "persistence", "storageSize", "storageClassName", "nodePort",
             "hostFromOutside", "resources", "garbageCollectionSchedule", "keepTags", "cacheTtlHours", "publishLocalRegistryHosting", "localRegistryHostingHelp",
             "dockerNetwork", "containerName", "hostPort", "networkPolicy", "allowedNamespaces", "nodeCidrs",
         ],
@@ -47,7 +47,7 @@ const EXPECTED: Record<string, { inputs: string[]; outputs: string[] }> = {
     },
     DockerHubMirror: {
         inputs: [
-            "namespace", "name", "image", "remoteUrl", "upstreamUsername", "upstreamPassword", "persistence", "storageSize", "storageClassName",
+            "namespace", "name", "image", "remoteUrl", "upstreamUsername", "upstreamPassword", "secretKey", "persistence", "storageSize", "storageClassName",
             "nodePort", "resources", "networkPolicy", "allowedNamespaces", "nodeCidrs",
         ],
         outputs: ["host", "executorFlags", "configYaml", "containerdHostsToml", "containerdHostsTomlPath"],

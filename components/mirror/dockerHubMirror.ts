@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { asOutput, combine, isKnown, isKnownDeep, k8sArgs, mapNow, Now } from "../inputs";
 import { ContainerResources } from "../common";
 import { withComponent } from "../validation";
+import { registrySecretKey } from "../registry/secretKey";
 import {
     MIRROR_DEFAULTS,
     MirrorPlan,
@@ -41,6 +42,13 @@ export interface DockerHubMirrorArgs {
     upstreamUsername?: pulumi.Input<string>;
     /** The upstream user's password or access token (a Pulumi secret); kept in a Secret, read by the registry from its environment. */
     upstreamPassword?: pulumi.Input<string>;
+    /**
+     * A random secret (at least 32 characters, e.g. `openssl rand -hex 32`; pass a Pulumi secret)
+     * that keys the checksum which restarts the mirror's pod when the upstream login changes, so
+     * that the annotation tells nothing about the password. Default: 32 bytes generated at the first
+     * `pulumi up` (a `random.RandomBytes` child, `<name>-secret-key`) and kept in the state.
+     */
+    secretKey?: pulumi.Input<string>;
     /** Keep the cache on a PersistentVolumeClaim (default true); false uses an emptyDir, emptied with the pod. Must be known when the program runs. */
     persistence?: boolean;
     /** Size of the cache volume. Default `20Gi`. Cached content expires after a week (distribution's proxy TTL). */
@@ -84,7 +92,7 @@ function planInput(args: DockerHubMirrorArgs, values: Record<string, any>): Mirr
 
 /** The arguments that are values (the login is read apart: it is secret). */
 function valueArgs(args: DockerHubMirrorArgs): Record<string, unknown> {
-    const { upstreamUsername: _u, upstreamPassword: _p, persistence: _persistence, networkPolicy: _np, ...values } = args;
+    const { upstreamUsername: _u, upstreamPassword: _p, secretKey: _key, persistence: _persistence, networkPolicy: _np, ...values } = args;
     return values;
 }
 
@@ -161,8 +169,9 @@ export class DockerHubMirror extends pulumi.ComponentResource {
         if (args.persistence ?? MIRROR_DEFAULTS.persistence) {
             new k8s.core.v1.PersistentVolumeClaim(`${name}-data`, object((p) => p.objects.persistentVolumeClaim!, ["metadata", "spec"]), parent);
         }
-        // Rolls the pod when the login changes (it is read at start); plain text, bcrypt-based.
-        const loginChecksum = pulumi.unsecret(combine(plan, login, (p, l) => upstreamLoginChecksum(p, l)));
+        // Rolls the pod when the login changes (it is read at start); plain text, keyed with the secret key.
+        const key = registrySecretKey(COMPONENT, name, args.secretKey, this);
+        const loginChecksum = pulumi.unsecret(combine(plan, pulumi.all([login, key]), (p, [l, k]) => upstreamLoginChecksum(p, l, k)));
         const deployment = combine(plan, loginChecksum, (p, sum) => mirrorDeployment(p, sum));
         new k8s.apps.v1.Deployment(name, k8sArgs(deployment, ["metadata", "spec"]), { parent: this, dependsOn });
         const service = new k8s.core.v1.Service(name, object((p) => p.objects.service, ["metadata", "spec"]), parent);

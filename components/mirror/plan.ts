@@ -7,7 +7,7 @@
 import { insecureRegistryFlags, ContainerResources } from "../common";
 import { checkResources } from "../validation";
 import { DEFAULT_REGISTRY_IMAGE, RegistryPlanInput, clusterRegistryAddresses } from "../registry/plan";
-import { DEFAULT_REALM, DEFAULT_RETENTION, REGISTRY_PATHS, REGISTRY_PORT, htpasswdLine, registryConfigYaml } from "../registry/files";
+import { DEFAULT_REALM, DEFAULT_RETENTION, REGISTRY_PATHS, REGISTRY_PORT, registryConfigYaml, secretChecksum } from "../registry/files";
 import { checksum, containerdHostsTomlPath } from "../common";
 import { registryDeployment, registryNetworkPolicy, registryObjectNames, registryPvc, registryService } from "../registry/manifests";
 import { validateCidr, validateNodePort } from "../validation";
@@ -258,12 +258,12 @@ export function mirrorUpstreamSecret(plan: MirrorPlan, login: UpstreamLogin): Re
 
 /**
  * A digest that changes with the upstream login, so that the pod restarts and reads the new one
- * (environment variables from a Secret are read at start). Built on a bcrypt hash (htpasswdLine):
- * the annotation stays in plain text for readable previews, and testing a password guess against it
- * costs a bcrypt run.
+ * (environment variables from a Secret are read at start). Keyed with the mirror's secret key
+ * (secretChecksum): the annotation stays in plain text for readable previews, and nobody without
+ * the key can test a password guess against it.
  */
-export function upstreamLoginChecksum(plan: MirrorPlan, login: UpstreamLogin | undefined): string {
-    return checksum(login === undefined ? "anonymous" : htpasswdLine(login, plan.identity));
+export function upstreamLoginChecksum(plan: MirrorPlan, login: UpstreamLogin | undefined, key: string): string {
+    return secretChecksum(key, plan.identity, ...(login === undefined ? ["anonymous"] : ["login", login.username, login.password]));
 }
 
 /**

@@ -39,22 +39,30 @@ export interface RegistryUserValue {
 }
 
 /**
- * One htpasswd line with a bcrypt (`$2y$`) hash. The salt is derived from the password, the user
- * name and `context` (the registry's identity) with HMAC-SHA256, so unchanged inputs give the same
- * line on every run (no diff in every preview) while the same password in another registry or for
- * another user gets another salt. Anyone who can test a password guess against the hash still pays
- * bcrypt's full cost per guess, as with a random salt.
+ * A value derived from the registry's secret key (`secretKey`, random bytes kept as a secret in the
+ * stack's state) for one purpose: HMAC-SHA256 keyed with it, so that nobody without the key can
+ * compute it, and nothing a password guess can be tested against.
  */
-export function htpasswdLine(user: RegistryUserValue, context: string, cost: number = BCRYPT_COST): string {
-    const salt = createHmac("sha256", user.password).update(`kaniko-builder/htpasswd/v1\0${context}\0${user.username}`).digest().subarray(0, 16);
+export function keyed(key: string, purpose: string, ...parts: string[]): Buffer {
+    return createHmac("sha256", key).update([`kaniko-builder/${purpose}`, ...parts].join("\0")).digest();
+}
+
+/**
+ * One htpasswd line with a bcrypt (`$2y$`) hash. The salt is derived from the secret key, the
+ * registry's identity (`context`) and the user name, not from the password: unchanged inputs give
+ * the same line on every run (no diff in every preview), every registry and user gets its own salt,
+ * and a password guess can be tested only by a bcrypt run at `cost`, as with any random salt.
+ */
+export function htpasswdLine(user: RegistryUserValue, context: string, key: string, cost: number = BCRYPT_COST): string {
+    const salt = keyed(key, "htpasswd-salt/v2", context, user.username).subarray(0, 16);
     const saltString = `$2y$${String(cost).padStart(2, "0")}$${bcrypt.encodeBase64(salt, 16)}`;
     // bcrypt is slow on purpose (~70 ms at cost 10): hash each credential once per process, however
     // many times a program (or a test, or a benchmark) declares the same registry user.
-    const key = createHash("sha256").update(`${saltString}\0${user.username}\0${user.password}`).digest("hex");
-    let hash = HASHES.get(key);
+    const cacheKey = createHash("sha256").update(`${saltString}\0${user.username}\0${user.password}`).digest("hex");
+    let hash = HASHES.get(cacheKey);
     if (hash === undefined) {
         hash = bcrypt.hashSync(user.password, saltString);
-        HASHES.set(key, hash);
+        HASHES.set(cacheKey, hash);
     }
     return `${user.username}:${hash}`;
 }
@@ -67,24 +75,29 @@ export function bcryptHashCount(): number {
     return HASHES.size;
 }
 
-/** The htpasswd file: one bcrypt line per user, sorted by user name. */
-export function htpasswdFile(users: RegistryUserValue[], context: string, cost: number = BCRYPT_COST): string {
+/** The htpasswd file: one bcrypt line per user, sorted by user name, salted from `key` (htpasswdLine). */
+export function htpasswdFile(users: RegistryUserValue[], context: string, key: string, cost: number = BCRYPT_COST): string {
     const sorted = [...users].sort(byKey((u) => u.username));
-    return sorted.map((u) => `${htpasswdLine(u, context, cost)}\n`).join("");
+    return sorted.map((u) => `${htpasswdLine(u, context, key, cost)}\n`).join("");
 }
 
 /**
- * The registry's `http.secret` (it signs upload state kept by clients), derived from the registry's
- * identity and its users' credentials: stable across runs, different per registry, and secret
- * whenever there are users. It is passed as REGISTRY_HTTP_SECRET from a Secret, not written into
- * the config file, which lives in a ConfigMap.
+ * The registry's `http.secret` (it signs upload state kept by clients), derived from the secret key
+ * and the registry's identity: stable across runs, different per registry, and unrelated to any
+ * password. It is passed as REGISTRY_HTTP_SECRET from a Secret, not written into the config file,
+ * which lives in a ConfigMap.
  */
-export function deriveHttpSecret(context: string, users: RegistryUserValue[]): string {
-    const mac = createHmac("sha256", "kaniko-builder/http-secret/v1").update(context);
-    for (const u of [...users].sort(byKey((u) => u.username))) {
-        mac.update(`\0${u.username}\0${u.password}`);
-    }
-    return mac.digest("hex");
+export function deriveHttpSecret(context: string, key: string): string {
+    return keyed(key, "http-secret/v2", context).toString("hex");
+}
+
+/**
+ * A digest of secret material for a pod annotation (it changes with the material, so that the pod
+ * restarts and reads it): keyed with the secret key, so that the annotation, which stays in plain
+ * text for readable previews, tells nothing to anyone without the key.
+ */
+export function secretChecksum(key: string, ...material: string[]): string {
+    return keyed(key, "checksum/v2", ...material).toString("hex");
 }
 
 /** What the registry's config.yml is made of. */

@@ -2,10 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import { checksum, containerdHostsToml, ContainerResources } from "../common";
+import { registrySecretKey } from "./secretKey";
 import { RegistryLogin } from "../credentials/registryCredsSecret";
 import { asOutput, combine, isKnown, isKnownDeep, k8sArgs, mapNow, Now } from "../inputs";
 import { InvalidInputError, quote, withComponent } from "../validation";
-import { deriveHttpSecret, htpasswdFile, REGISTRY_PATHS, REGISTRY_PORT, RegistryUserValue } from "./files";
+import { deriveHttpSecret, htpasswdFile, REGISTRY_PATHS, REGISTRY_PORT, RegistryUserValue, secretChecksum } from "./files";
 import {
     localRegistryHostingConfigMap,
     registryAuthSecret,
@@ -51,6 +52,13 @@ export interface LocalInsecureRegistryArgs {
     auth?: boolean;
     /** The users allowed in; at least one when auth is on. */
     users?: pulumi.Input<pulumi.Input<RegistryUser>[]>;
+    /**
+     * A random secret (at least 32 characters, e.g. `openssl rand -hex 32`; pass a Pulumi secret)
+     * that the htpasswd salts, the registry's http secret and the checksum that restarts its pod are
+     * derived from, so that none of them depends on a password. Default: 32 bytes generated at the
+     * first `pulumi up` (a `random.RandomBytes` child, `<name>-secret-key`) and kept in the state.
+     */
+    secretKey?: pulumi.Input<string>;
     /** The htpasswd realm. Default `kaniko-builder registry`. */
     realm?: pulumi.Input<string>;
     /** Keep images on a PersistentVolumeClaim (default true); false uses an emptyDir that is lost with the pod. Must be known when the program runs. */
@@ -107,6 +115,13 @@ export interface LocalInsecureRegistryArgs {
     hostPort?: pulumi.Input<number>;
 }
 
+/** What is derived from the users' passwords and the secret key: the htpasswd file, the http secret and their keyed checksum. */
+interface RegistryMaterial {
+    htpasswd: string;
+    httpSecret: string;
+    checksum: string;
+}
+
 /** The known part of the users, with stand-ins for what is not known yet (passwords are usually secrets). */
 function knownUsers(users: LocalInsecureRegistryArgs["users"], auth: boolean): unknown {
     if (users === undefined) return [];
@@ -149,7 +164,7 @@ function checkMode(args: LocalInsecureRegistryArgs, mode: string) {
 
 /** The arguments that are values (not switches that decide which resources exist). */
 function valueArgs(args: LocalInsecureRegistryArgs): Record<string, unknown> {
-    const { users: _users, mode: _mode, auth: _auth, persistence: _p, publishLocalRegistryHosting: _pub, networkPolicy: _np, ...values } = args;
+    const { users: _users, secretKey: _key, mode: _mode, auth: _auth, persistence: _p, publishLocalRegistryHosting: _pub, networkPolicy: _np, ...values } = args;
     return values;
 }
 
@@ -234,10 +249,20 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
         const users: pulumi.Output<RegistryUserValue[]> = pulumi
             .output(args.users ?? [])
             .apply((u) => withComponent(COMPONENT, name, () => validateRegistryUsers("users", u, auth)));
-        // Hashed once per credential and run; secret, like everything derived from a password. With
-        // auth off the users' passwords are used nowhere, so nothing is derived from them.
+        // Hashed once per credential and run; secret, like everything derived from a password or
+        // the key. With auth off the users' passwords are used nowhere. The checksum that rolls the
+        // pod when they change is keyed, so that it can stay in plain text in the Deployment.
+        const key = registrySecretKey(COMPONENT, name, args.secretKey, this);
         const material = pulumi.secret(
-            combine(plan, users, (p, u) => ({ htpasswd: auth ? htpasswdFile(u, p.identity) : "", httpSecret: deriveHttpSecret(p.identity, auth ? u : []) })),
+            combine(
+                plan,
+                pulumi.all([users, key]),
+                (p, [u, k]) => {
+                    const htpasswd = auth ? htpasswdFile(u, p.identity, k) : "";
+                    const httpSecret = deriveHttpSecret(p.identity, k);
+                    return { htpasswd, httpSecret, checksum: secretChecksum(k, htpasswd, httpSecret) };
+                },
+            ),
         );
 
         let hostsToml: pulumi.Output<string>;
@@ -289,7 +314,7 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
     }
 
     /** The in-cluster objects, from the plan (plain when it is known) and the password-derived material. */
-    private declareCluster(name: string, plan: Now<RegistryPlan>, material: pulumi.Output<{ htpasswd: string; httpSecret: string }>, args: LocalInsecureRegistryArgs): k8s.core.v1.Service {
+    private declareCluster(name: string, plan: Now<RegistryPlan>, material: pulumi.Output<RegistryMaterial>, args: LocalInsecureRegistryArgs): k8s.core.v1.Service {
         const parent = { parent: this };
         const secret = combine(plan, material, (p, m) => registryAuthSecret(p.input, m));
         // The Secret's name, namespace and labels are the plan's (plain when known); its data is secret, like the material.
@@ -306,9 +331,9 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
         }
         // A digest that changes with the credentials, so that the pod restarts and reads them (the
         // registry reads htpasswd at start). It is left in plain text so that the Deployment's diff
-        // stays readable in previews: testing a password guess against it costs a bcrypt run, as
-        // against the htpasswd line itself, and it holds nothing that logs in.
-        const authChecksum = pulumi.unsecret(material.apply((m) => checksum(`${m.htpasswd}\0${m.httpSecret}`)));
+        // stays readable in previews: it is keyed with the secret key, so nobody without the key can
+        // test a password guess against it, and it holds nothing that logs in.
+        const authChecksum = pulumi.unsecret(material.apply((m) => m.checksum));
         const deployment = combine(plan, authChecksum, (p, sum) => registryDeployment(p.input, { config: checksum(JSON.stringify(p.configFiles)), auth: sum }));
         new k8s.apps.v1.Deployment(name, { metadata: mapNow(plan, (p) => registryMetadata(p.input)), spec: deployment.spec }, { parent: this, dependsOn });
         const service = new k8s.core.v1.Service(name, k8sArgs(mapNow(plan, (p) => registryService(p.input)), ["metadata", "spec"]), parent);
@@ -322,7 +347,7 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
         return service;
     }
 
-    private declareDocker(name: string, plan: pulumi.Output<DockerPlan>, material: pulumi.Output<{ htpasswd: string; httpSecret: string }>, auth: boolean): void {
+    private declareDocker(name: string, plan: pulumi.Output<DockerPlan>, material: pulumi.Output<RegistryMaterial>, auth: boolean): void {
         const input = plan.input;
         const htpasswd = pulumi.secret(material.htpasswd);
         const httpSecret = pulumi.secret(material.httpSecret);

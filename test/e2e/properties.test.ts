@@ -41,7 +41,7 @@ describeWithTools(__filename, "generated logins through the real registry", [TOO
     beforeAll(async () => {
         work = fs.mkdtempSync(path.join(os.tmpdir(), "kaniko-builder-props-"));
         const port = await freePort();
-        fs.writeFileSync(path.join(work, "htpasswd"), htpasswdFile(SAMPLE, "cluster/ci/registry"));
+        fs.writeFileSync(path.join(work, "htpasswd"), htpasswdFile(SAMPLE, "cluster/ci/registry", "k".repeat(32)));
         const config = parse(registryConfigYaml({ auth: true, realm: "props", deleteEnabled: true }));
         config.http.addr = `127.0.0.1:${port}`;
         config.storage.filesystem.rootdirectory = path.join(work, "data");

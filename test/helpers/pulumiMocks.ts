@@ -47,6 +47,7 @@ export function providerOutputs(type: string, inputs: Record<string, any>, name 
         case "docker:index/remoteImage:RemoteImage":
             return { ...inputs, imageId: `sha256:${"0".repeat(64)}` };
         case "random:index/randomPassword:RandomPassword":
+        case "random:index/randomBytes:RandomBytes":
             return providerState(type, name, inputs);
         default:
             return inputs;
