@@ -247,6 +247,15 @@ export const STACK_CONFIG: Record<string, StackConfigKey> = {
         feeds: "localRegistry.users[0].password",
         description: "Password of the local registry's user (at most 72 bytes); generated (RandomPassword, kept in the stack's state) when unset.",
     },
+    registrySecretKey: {
+        type: "secret",
+        feeds: [
+            { arg: "localRegistry.secretKey", when: "localRegistry" },
+            { arg: "dockerHubMirror.secretKey", when: "dockerHubMirror" },
+        ],
+        description:
+            "Random text (at least 32 characters, e.g. openssl rand -hex 32) the local registry's htpasswd salts, http secret and rollout checksum, and the mirror's checksum, are derived from; generated (RandomBytes, kept in the stack's state) when unset.",
+    },
     localRegistryNodePort: {
         type: "integer",
         default: 30500,

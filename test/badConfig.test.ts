@@ -52,6 +52,7 @@ const CASES: [string, string, Record<string, string>][] = [
     ["localRegistry", "kind", {}],
     ["localRegistryUsername", "kan:iko", LOCAL],
     ["localRegistryPassword", "x".repeat(80), LOCAL],
+    ["registrySecretKey", "too-short", LOCAL],
     ["localRegistryNodePort", "80", LOCAL],
     ["localRegistryNodePort", "thirty-thousand", LOCAL],
     ["localRegistryStorageSize", "ten gigabytes", LOCAL],

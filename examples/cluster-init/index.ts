@@ -19,6 +19,10 @@ const dockerHubUser = config.get("dockerHubUser");
 const dockerHubToken = dockerHubUser ? config.requireSecret("dockerHubToken") : undefined;
 const registries: RegistryLogin[] = dockerHubUser ? [{ server: "docker.io", username: dockerHubUser, password: dockerHubToken! }] : [];
 
+// Optional: the key the registry's and the mirror's salts, http secret and checksums are derived
+// from. Unset, each generates its own (random.RandomBytes) at the first `pulumi up`.
+const secretKey = config.getSecret("registrySecretKey");
+
 const kaniko = new KanikoBuilder("kaniko", {
     namespace,
     registries,
@@ -27,8 +31,9 @@ const kaniko = new KanikoBuilder("kaniko", {
         nodePort: 30500,
         storageSize: "20Gi",
         garbageCollectionSchedule: "0 3 * * 0",
+        secretKey,
     },
-    dockerHubMirror: { upstreamUsername: dockerHubUser, upstreamPassword: dockerHubToken, networkPolicy: true },
+    dockerHubMirror: { upstreamUsername: dockerHubUser, upstreamPassword: dockerHubToken, networkPolicy: true, secretKey },
     podTemplate: { jenkinsReleaseName: "jenkins" },
 });
 

@@ -27,15 +27,23 @@ func program(ctx *pulumi.Context) error {
 		mirror.UpstreamPassword = token
 	}
 
+	local := &kb.LocalInsecureRegistryArgsTypeArgs{
+		Users:                     kb.RegistryUserArray{kb.RegistryUserArgs{Username: pulumi.String("kaniko"), Password: cfg.RequireSecret("localRegistryPassword")}},
+		NodePort:                  pulumi.Float64(30500),
+		StorageSize:               pulumi.String("20Gi"),
+		GarbageCollectionSchedule: pulumi.String("0 3 * * 0"),
+	}
+	// Optional: the key the registry's and the mirror's salts, http secret and checksums are derived
+	// from. Unset, each generates its own (random.RandomBytes) at the first `pulumi up`.
+	if key, err := cfg.TrySecret("registrySecretKey"); err == nil {
+		local.SecretKey = key
+		mirror.SecretKey = key
+	}
+
 	kaniko, err := kb.NewKanikoBuilder(ctx, "kaniko", &kb.KanikoBuilderArgs{
-		Namespace:  pulumi.String(namespace),
-		Registries: registries,
-		LocalRegistry: &kb.LocalInsecureRegistryArgsTypeArgs{
-			Users:                     kb.RegistryUserArray{kb.RegistryUserArgs{Username: pulumi.String("kaniko"), Password: cfg.RequireSecret("localRegistryPassword")}},
-			NodePort:                  pulumi.Float64(30500),
-			StorageSize:               pulumi.String("20Gi"),
-			GarbageCollectionSchedule: pulumi.String("0 3 * * 0"),
-		},
+		Namespace:       pulumi.String(namespace),
+		Registries:      registries,
+		LocalRegistry:   local,
 		DockerHubMirror: mirror,
 		PodTemplate:     &kb.KanikoPodTemplateSettingsArgs{JenkinsReleaseName: pulumi.String("jenkins")},
 	})

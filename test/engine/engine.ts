@@ -75,10 +75,18 @@ export function registryStackConfig(o: { namespace: string; jenkinsNamespace?: s
         localRegistryPassword: o.localPassword,
         localRegistryNodePort: String(o.nodePort),
         localRegistryStorageSize: "1Gi",
+        registrySecretKey: ENGINE_SECRET_KEY,
     };
 }
 /** Its secret keys. */
-export const REGISTRY_STACK_SECRETS = ["registryPassword", "localRegistryPassword"];
+export const REGISTRY_STACK_SECRETS = ["registryPassword", "localRegistryPassword", "registrySecretKey"];
+
+/**
+ * The registry key the tier's stacks are given: without one the registry and the mirror generate
+ * theirs with random.RandomBytes, which needs pulumi-resource-random, and the Go module proxy here
+ * serves no version of it (docs/testing.md).
+ */
+export const ENGINE_SECRET_KEY = "engine-tier-registry-secret-key-0123456789abcdef";
 
 export interface StackOptions {
     /** The program (default: the cluster-init stack, `clusterInitStack()`). */

@@ -17,7 +17,7 @@ import { ROOT } from "../cluster/cluster";
 import { createNamespace, ownNamespaces } from "../cluster/kube";
 import { recordSkip } from "../helpers/skips";
 import { hasCommand } from "../helpers/tools";
-import { EngineStack, newStack, packageObjects, projectFile, runInChild } from "./engine";
+import { ENGINE_SECRET_KEY, EngineStack, newStack, packageObjects, projectFile, runInChild } from "./engine";
 
 const SDK_MODULE = "kaniko-builder.local/sdk";
 const PROVIDER = path.join(ROOT, "test", "engine", "plugins", "pulumi-resource-kaniko-builder");
@@ -26,8 +26,9 @@ const describeWithGo = missing.length && !process.env.CI ? describe.skip : descr
 if (missing.length && !process.env.CI) recordSkip(__filename, `needs ${missing.join(" and ")}`, "Go 1.26 and bash test/engine/tools.sh (it builds pulumi-gen-go-sdk), then npm run test:engine");
 
 const [ns] = ownNamespaces("engine-languages");
-const CONFIG = () => ({ jenkinsNamespace: ns, dockerHubUser: "hub-user", dockerHubToken: "hub-token-fake-languages", localRegistryPassword: "local-pw-fake-languages" });
-const SECRETS = ["dockerHubToken", "localRegistryPassword"];
+// The registry key is given: generated, it would need pulumi-resource-random, which is not built here.
+const CONFIG = () => ({ jenkinsNamespace: ns, dockerHubUser: "hub-user", dockerHubToken: "hub-token-fake-languages", localRegistryPassword: "local-pw-fake-languages", registrySecretKey: ENGINE_SECRET_KEY });
+const SECRETS = ["dockerHubToken", "localRegistryPassword", "registrySecretKey"];
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "kb-engine-go-"));
 const stacks: EngineStack[] = [];
 

@@ -8,10 +8,11 @@
  * built here. The stack goes into the namespace the README names (`jenkins`), so the test refuses
  * to run where that namespace already exists and holds anything.
  *
- * The quick start leaves the local registry's password to Pulumi (`RandomPassword`, the random
- * provider). Where pulumi-resource-random is not installed (the Go module proxy reachable here does
- * not serve it), the test sets `localRegistryPassword` with one more `pulumi config set --secret`
- * before the preview, and records that the generated password was not run.
+ * The quick start leaves the local registry's password and key to Pulumi (`RandomPassword` and
+ * `RandomBytes`, the random provider). Where pulumi-resource-random is not installed (the Go module
+ * proxy reachable here does not serve it), the test sets `localRegistryPassword` and
+ * `registrySecretKey` with more `pulumi config set --secret` lines before the preview, and records
+ * that the generated values were not run.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -24,12 +25,12 @@ import { kubectl, kubectlOk } from "../cluster/kube";
 import { clusterInitStack } from "../../stack";
 import { recordSkip } from "../helpers/skips";
 import { hasCommand } from "../helpers/tools";
-import { engineEnv, leaked, projectFile, pulumiCommand } from "./engine";
+import { ENGINE_SECRET_KEY, engineEnv, leaked, projectFile, pulumiCommand } from "./engine";
 
 const HUB_TOKEN = "hub-token-fake-readme-7f21";
 const LOCAL_PW = "local-pw-fake-readme-0c3e";
 const HAS_RANDOM = hasCommand("pulumi-resource-random");
-if (!HAS_RANDOM) recordSkip(__filename, "the generated local registry password (RandomPassword) needs pulumi-resource-random, which is not built here: the quick start runs with localRegistryPassword set", "put pulumi-resource-random (v4.21.2) on PATH, then npm run test:engine");
+if (!HAS_RANDOM) recordSkip(__filename, "the generated local registry password (RandomPassword) and registry key (RandomBytes) need pulumi-resource-random, which is not built here: the quick start runs with localRegistryPassword and registrySecretKey set", "put pulumi-resource-random (v4.21.2) on PATH, then npm run test:engine");
 const DOCKER_CONFIG = { auths: { "ghcr.io": { auth: Buffer.from("octo:ghcr-token-fake-readme").toString("base64") } } };
 
 /** The `pulumi` lines of the README's quick start block, in order. */
@@ -76,8 +77,10 @@ test("the quick start's commands, as written: stack init and every config set, t
         expect([line, r.status, /error|warning/i.test(r.stderr) ? r.stderr : ""]).toEqual([line, 0, ""]);
     }
     if (!HAS_RANDOM) {
-        const r = spawnSync("pulumi", ["config", "set", "--secret", "localRegistryPassword"], { cwd: work, encoding: "utf8", input: `${LOCAL_PW}\n`, env: { ...process.env, ...env, HOME: home } });
-        expect(r.status).toBe(0);
+        for (const [key, value] of [["localRegistryPassword", LOCAL_PW], ["registrySecretKey", ENGINE_SECRET_KEY]]) {
+            const r = spawnSync("pulumi", ["config", "set", "--secret", key], { cwd: work, encoding: "utf8", input: `${value}\n`, env: { ...process.env, ...env, HOME: home } });
+            expect(r.status).toBe(0);
+        }
     }
     const config = fs.readFileSync(path.join(work, "Pulumi.dev.yaml"), "utf8");
     expect(leaked(config, [HUB_TOKEN, LOCAL_PW, JSON.stringify(DOCKER_CONFIG)])).toEqual([]);

@@ -93,5 +93,9 @@ test("the URNs in the state are the ones test/urns/default.txt pins", () => {
         .filter((u: string) => !/::pulumi:(pulumi:Stack|providers:)/.test(u))
         .map((u: string) => u.replace(`urn:pulumi:${STACK}::`, "urn:pulumi:test::"))
         .sort();
-    expect(urns).toEqual(fs.readFileSync(path.join(ROOT, "test", "urns", "default.txt"), "utf8").split("\n").filter(Boolean));
+    // The stack is given registrySecretKey (engine.ts, ENGINE_SECRET_KEY), so the registry's RandomBytes
+    // child that default.txt lists (the sample config generates its key) is not in this state.
+    const pinned = fs.readFileSync(path.join(ROOT, "test", "urns", "default.txt"), "utf8").split("\n").filter(Boolean);
+    expect(urns).toEqual(pinned.filter((u) => !u.includes("$random:index/randomBytes:RandomBytes::")));
+    expect(pinned.length - urns.length).toBe(1);
 }, 120_000);
