@@ -11,7 +11,7 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import { registryClient } from "../cluster/build";
 import { clusterTemplatePods, createNamespace, eventually, kubectl, kubectlOk, ownNamespaces } from "../cluster/kube";
-import { EngineStack, labelled, leaked, newStack, stateAtRest } from "./engine";
+import { ENGINE_SECRET_KEY, EngineStack, labelled, leaked, newStack, stateAtRest } from "./engine";
 
 const [ns, jenkinsNs, wffcNs] = ownNamespaces("matrix", "matrix-jenkins", "matrix-wffc");
 const HUB_TOKEN = "hub-token-fake-matrix-31d7";
@@ -39,6 +39,7 @@ const CASES: Case[] = [
             ...HUB,
             localRegistry: "cluster",
             localRegistryPassword: LOCAL_PW,
+            registrySecretKey: ENGINE_SECRET_KEY,
             localRegistryNodePort: "30551",
             localRegistryStorageSize: "1Gi",
             dockerHubMirror: "true",
@@ -47,7 +48,7 @@ const CASES: Case[] = [
             dockerHubMirrorNodePort: "30552",
             dockerHubMirrorStorageSize: "1Gi",
         },
-        secrets: ["registryPassword", "localRegistryPassword", "dockerHubMirrorPassword"],
+        secrets: ["registryPassword", "localRegistryPassword", "dockerHubMirrorPassword", "registrySecretKey"],
         async check(_s, outputs) {
             // Both registries are Available when up returns; the mirror (no route to Docker Hub here)
             // serves its cache read-only, and anonymously, as nodes pull through it.
@@ -98,11 +99,12 @@ const CASES: Case[] = [
             ...HUB,
             localRegistry: "cluster",
             localRegistryPassword: LOCAL_PW,
+            registrySecretKey: ENGINE_SECRET_KEY,
             localRegistryNodePort: "30553",
             localRegistryStorageSize: "1Gi",
             localRegistryStorageClass: WFFC_CLASS,
         },
-        secrets: ["registryPassword", "localRegistryPassword"],
+        secrets: ["registryPassword", "localRegistryPassword", "registrySecretKey"],
         async check() {
             // The claim waited for its first consumer (the PV controller's event), and bound to the
             // class's volume once the registry's pod was scheduled: up did not wait for it first.
