@@ -92,5 +92,9 @@ export function clusterInitStack() {
         dockerHubMirrorContainerdHostsToml: builder.dockerHubMirrorContainerdHostsToml,
         /** Where that file goes on each node (/etc/containerd/certs.d/docker.io/hosts.toml). */
         dockerHubMirrorContainerdHostsTomlPath: builder.dockerHubMirrorContainerdHostsTomlPath,
+        /** With localRegistry: every file each node needs to pull from it, by path (with localRegistryTls: hosts.toml and ca.crt per host). */
+        containerdFiles: builder.containerdFiles,
+        /** With localRegistryTls: the registry's CA certificate (public), which Kaniko and the nodes trust. */
+        registryCaCertificate: builder.registryCaCertificate,
     };
 }

@@ -247,6 +247,14 @@ export const STACK_CONFIG: Record<string, StackConfigKey> = {
         feeds: "localRegistry.users[0].password",
         description: "Password of the local registry's user (at most 72 bytes); generated (RandomPassword, kept in the stack's state) when unset.",
     },
+    localRegistryTls: {
+        type: "boolean",
+        default: false,
+        when: "localRegistryInCluster",
+        feeds: "localRegistry.tls",
+        description:
+            "Serve the local registry over HTTPS with a CA the stack generates: Kaniko trusts it with --registry-certificate (no insecure flags), and nodes with the containerdFiles output (hosts.toml and ca.crt per host). Needs localRegistryNodePort.",
+    },
     registrySecretKey: {
         type: "secret",
         feeds: [

@@ -13,6 +13,32 @@ export function containerdHostsToml(server: string, mirror: string): string {
     return `server = "http://${server}"\n\n[host."http://${mirror}"]\n  capabilities = ["pull", "resolve"]\n`;
 }
 
+/** Where Kaniko finds the local registry's CA certificate: the pod template mounts it there, and the registry's --registry-certificate flag names it. */
+export const KANIKO_REGISTRY_CA = { dir: "/kaniko/registry-ca", file: "ca.crt" };
+
+/** The executor flag that makes Kaniko trust a registry's CA (no --insecure, no --skip-tls-verify). */
+export function registryCertificateFlags(host: string): string[] {
+    return [`--registry-certificate=${host}=${KANIKO_REGISTRY_CA.dir}/${KANIKO_REGISTRY_CA.file}`];
+}
+
+/**
+ * containerd's hosts.toml for a registry `server` that serves HTTPS with a private CA, pulled
+ * through `mirror` (the same host, or a NodePort on the node): both verified with the CA, which
+ * goes beside the file (containerdCaPath; containerd reads a relative `ca` from the file's directory,
+ * so the pair works under any config_path). Always with a `[host]` table, the same host when there
+ * is no other: containerd 1.6 refuses a hosts.toml without one ("invalid `host` tree") and then
+ * pulls localhost over plain HTTP.
+ */
+export function containerdTlsHostsToml(server: string, mirror: string): string {
+    const ca = "ca.crt";
+    return `server = "https://${server}"\nca = "${ca}"\n\n[host."https://${mirror}"]\n  capabilities = ["pull", "resolve"]\n  ca = "${ca}"\n`;
+}
+
+/** Where the CA certificate of registry `server` goes on a node, beside its hosts.toml. */
+export function containerdCaPath(server: string): string {
+    return `/etc/containerd/certs.d/${server}/ca.crt`;
+}
+
 /** Where containerd reads the hosts.toml of registry `server` on a node (its `config_path` being /etc/containerd/certs.d). */
 export function containerdHostsTomlPath(server: string): string {
     return `/etc/containerd/certs.d/${server}/hosts.toml`;

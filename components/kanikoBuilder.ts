@@ -119,6 +119,13 @@ export class KanikoBuilder extends pulumi.ComponentResource {
     public readonly dockerHubMirrorContainerdHostsToml: pulumi.Output<string | undefined>;
     /** Where that file goes on each node: `/etc/containerd/certs.d/docker.io/hosts.toml` (undefined without a mirror). */
     public readonly dockerHubMirrorContainerdHostsTomlPath: pulumi.Output<string | undefined>;
+    /**
+     * Every file each node needs to pull from the local registry, by path (see LocalInsecureRegistry's
+     * `containerdFiles`: with `tls`, hosts.toml and ca.crt per host); undefined without a local registry.
+     */
+    public readonly containerdFiles: pulumi.Output<Record<string, string> | undefined>;
+    /** With a local registry that serves TLS: its CA certificate (PEM, public); undefined otherwise. */
+    public readonly registryCaCertificate: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: KanikoBuilderArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         withComponent(COMPONENT, name, () => {
@@ -163,7 +170,11 @@ export class KanikoBuilder extends pulumi.ComponentResource {
             ...args.podTemplate,
             namespace: knownCredentials?.namespace ?? children.credentials?.namespace ?? unknown,
             credentials: knownCredentials ?? children.credentials ?? { secretName: unknown, dataKey: unknown },
-            localRegistry: !localArgs ? undefined : localPlan ? { pushHost: localPlan.pushHost, executorFlags: localPlan.executorFlags } : (children.local ?? { pushHost: unknown, executorFlags: unknown }),
+            localRegistry: !localArgs
+                ? undefined
+                : localPlan
+                  ? { pushHost: localPlan.pushHost, executorFlags: localPlan.executorFlags, ...(localArgs.tls ? { caCertificate: children.local?.caCertificate ?? unknown } : {}) }
+                  : (children.local ?? { pushHost: unknown, executorFlags: unknown }),
             ...(mirrorArgs ? { registryMirror: mirrorPlan?.host ?? children.mirror?.host ?? unknown, insecureRegistryMirror: true } : {}),
         });
         const checkedTemplate = wiring({});
@@ -209,6 +220,8 @@ export class KanikoBuilder extends pulumi.ComponentResource {
         this.dockerHubMirrorHost = mirror ? mirror.host : none;
         this.dockerHubMirrorContainerdHostsToml = mirror ? mirror.containerdHostsToml : none;
         this.dockerHubMirrorContainerdHostsTomlPath = mirror ? mirror.containerdHostsTomlPath : none;
+        this.containerdFiles = local ? local.containerdFiles : none;
+        this.registryCaCertificate = local ? local.caCertificate : none;
         // Registered as plain values where they are known (nothing to await), else as the outputs.
         const known = <T>(value: T | undefined, output: pulumi.Output<T>): pulumi.Input<T> => (value !== undefined ? value : output);
         const node = rendered?.nodeRegistryConfig;
@@ -231,6 +244,8 @@ export class KanikoBuilder extends pulumi.ComponentResource {
             dockerHubMirrorHost: mirror ? known(mirrorPlan?.host, this.dockerHubMirrorHost) : undefined,
             dockerHubMirrorContainerdHostsToml: mirror ? this.dockerHubMirrorContainerdHostsToml : undefined,
             dockerHubMirrorContainerdHostsTomlPath: mirror ? known(mirrorPlan?.containerdHostsTomlPath, this.dockerHubMirrorContainerdHostsTomlPath) : undefined,
+            containerdFiles: local ? this.containerdFiles : undefined,
+            registryCaCertificate: local ? this.registryCaCertificate : undefined,
         });
     }
 }

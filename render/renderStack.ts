@@ -116,11 +116,18 @@ export function generatedStandIn(name: string, length: number): string {
     return `standin${hex}`.slice(0, Math.max(8, Math.min(length, 71)));
 }
 
+/** The creation time the render gives objects whose creation time a program reads (the API server sets it at `pulumi up`). */
+export const RENDER_CREATION_TIME = "2026-01-01T00:00:00Z";
+
 /** The outputs providers would report that programs read back. */
 export function providerState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
     if (type === "kubernetes:core/v1:Service") return { ...inputs, spec: { ...inputs.spec, clusterIP: "CLUSTER-IP" } };
     if (type === "docker:index/remoteImage:RemoteImage") return { ...inputs, imageId: `${inputs.name}` };
     if (type === "random:index/randomPassword:RandomPassword") return { ...inputs, result: generatedStandIn(name, inputs.length ?? 16) };
+    // The registry's TLS issue time is the creation time the API server gives this ConfigMap: a fixed stand-in here.
+    if (type === "kubernetes:core/v1:ConfigMap" && String(inputs.metadata?.name ?? "").endsWith("-tls-issued")) {
+        return { ...inputs, metadata: { ...inputs.metadata, creationTimestamp: RENDER_CREATION_TIME } };
+    }
     if (type === "random:index/randomBytes:RandomBytes") {
         const bytes = Buffer.from(generatedStandIn(name, 71).repeat(2)).subarray(0, inputs.length ?? 32);
         return { ...inputs, hex: bytes.toString("hex"), base64: bytes.toString("base64") };

@@ -53,6 +53,8 @@ const CASES: [string, string, Record<string, string>][] = [
     ["localRegistryUsername", "kan:iko", LOCAL],
     ["localRegistryPassword", "x".repeat(80), LOCAL],
     ["registrySecretKey", "too-short", LOCAL],
+    ["localRegistryTls", "maybe", LOCAL],
+    ["localRegistryTls", "true", LOCAL],
     ["localRegistryNodePort", "80", LOCAL],
     ["localRegistryNodePort", "thirty-thousand", LOCAL],
     ["localRegistryStorageSize", "ten gigabytes", LOCAL],

@@ -178,6 +178,7 @@ describe("validation", () => {
 const PLAN: RegistryPlanInput = {
     namespace: "ci",
     name: "registry",
+    tls: false,
     image: DEFAULT_REGISTRY_IMAGE,
     auth: true,
     realm: "kaniko-builder registry",

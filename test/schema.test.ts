@@ -31,18 +31,18 @@ const EXPECTED: Record<string, { inputs: string[]; outputs: string[] }> = {
     },
     LocalInsecureRegistry: {
         inputs: [
-            "mode", "namespace", "name", "image", "auth", "users", "secretKey", "realm", "persistence", "storageSize", "storageClassName", "nodePort",
+            "mode", "namespace", "name", "image", "auth", "tls", "users", "secretKey", "realm", "persistence", "storageSize", "storageClassName", "nodePort",
             "hostFromOutside", "resources", "garbageCollectionSchedule", "keepTags", "cacheTtlHours", "publishLocalRegistryHosting", "localRegistryHostingHelp",
             "dockerNetwork", "containerName", "hostPort", "networkPolicy", "allowedNamespaces", "nodeCidrs",
         ],
-        outputs: ["pushHost", "pullHost", "hostFromOutside", "executorFlags", "logins", "configYaml", "containerdHostsTomlPath", "containerdHostsToml", "localRegistryHosting"],
+        outputs: ["pushHost", "pullHost", "hostFromOutside", "executorFlags", "logins", "configYaml", "containerdHostsTomlPath", "containerdHostsToml", "localRegistryHosting", "caCertificate", "tlsNotAfter", "containerdFiles"],
     },
     KanikoBuilder: {
         inputs: ["namespace", "registries", "dockerConfigJson", "credHelpers", "secretName", "secretType", "localRegistry", "dockerHubMirror", "podTemplate"],
         outputs: [
             "secretName", "dataKey", "namespace", "podTemplateLabel", "podTemplateConfigMap", "executorFlags", "jenkinsfileSnippet", "podYaml",
             "pushHost", "pullHost", "dockerConfigJson", "containerdHostsToml", "containerdHostsTomlPath", "dockerDaemonJson", "podTemplateSidecarLabel",
-            "dockerHubMirrorHost", "dockerHubMirrorContainerdHostsToml", "dockerHubMirrorContainerdHostsTomlPath",
+            "dockerHubMirrorHost", "dockerHubMirrorContainerdHostsToml", "dockerHubMirrorContainerdHostsTomlPath", "containerdFiles", "registryCaCertificate",
         ],
     },
     DockerHubMirror: {

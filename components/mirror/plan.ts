@@ -96,6 +96,7 @@ function registryInput(i: MirrorPlanInput): RegistryPlanInput {
         appName: MIRROR_APP_NAME,
         image: i.image,
         auth: false,
+        tls: false,
         realm: DEFAULT_REALM,
         persistence: i.persistence,
         storageSize: i.storageSize,

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { ContainerResources } from "../common";
+import { ContainerResources, KANIKO_REGISTRY_CA } from "../common";
 import { asOutput, isKnownDeep, k8sArgs, mapNow, Now } from "../inputs";
 import { InvalidInputError, withComponent } from "../validation";
 import { EnvVar } from "./pod";
@@ -120,6 +120,12 @@ export interface LocalRegistryRef {
     pushHost: pulumi.Input<string>;
     /** The executor flags the registry needs. */
     executorFlags: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * The registry's CA certificate (PEM), when it serves TLS with its own CA: the template puts it
+     * in a ConfigMap `<ConfigMap name>-registry-ca` in the agents' namespace and mounts it where
+     * the registry's `--registry-certificate` flag reads it.
+     */
+    caCertificate?: pulumi.Input<string | undefined>;
 }
 
 /** The arguments of `KanikoPodTemplate`. Every one is optional. */
@@ -271,6 +277,20 @@ export class KanikoPodTemplate extends pulumi.ComponentResource {
         }
 
         this.configMap = new k8s.core.v1.ConfigMap(name, k8sArgs(mapNow(rendered, (t) => t.configMap), ["metadata", "data"]), parent);
+        // The local registry's CA, where its flags ask Kaniko to read it (the CA is public: a ConfigMap).
+        mapNow(rendered, (t) => {
+            if (t.registryCaConfigMap === undefined) return t;
+            const ca = pulumi.output(args.localRegistry?.caCertificate).apply((pem) =>
+                withComponent(COMPONENT, name, () => {
+                    if (typeof pem !== "string" || !pem.includes("BEGIN CERTIFICATE")) {
+                        throw new InvalidInputError("localRegistry.caCertificate", "is missing while the registry's flags read its CA (--registry-certificate)", "give the registry's caCertificate (a LocalInsecureRegistry with tls gives it)");
+                    }
+                    return pem;
+                }),
+            );
+            new k8s.core.v1.ConfigMap(`${name}-registry-ca`, { metadata: t.registryCaConfigMap.metadata, data: { [KANIKO_REGISTRY_CA.file]: ca } }, parent);
+            return t;
+        });
         // The controller's rights in the agents' namespace, where it is not the controller's own.
         // Declared at once when the namespaces are known, else once they resolve.
         const declareRbac = (t: RenderedPodTemplate) => {

@@ -2,7 +2,7 @@
  * The Kaniko agent pod: a JNLP container and a Kaniko executor container with the registry
  * credentials at /kaniko/.docker/config.json, its images and resources. Pure.
  */
-import { ContainerResources, partOf } from "../common";
+import { ContainerResources, KANIKO_REGISTRY_CA, partOf } from "../common";
 import { checkResources, InvalidInputError, quote, validateEnvName, validateImage, validateLabels, validateObjectName } from "../validation";
 
 /** The JNLP agent image: the one the Jenkins Helm chart 5.9.x pins (`jenkins/jnlp-slave` is its deprecated name). */
@@ -39,6 +39,8 @@ export interface EnvVar {
 
 /** Everything the agent pod is built from, resolved. */
 export interface KanikoPodOptions {
+    /** A ConfigMap (in the pod's namespace) with the local registry's CA as `ca.crt`, mounted where its --registry-certificate flag reads it. */
+    registryCaConfigMapName?: string;
     jnlpImage: string;
     kanikoImage: string;
     jnlpResources: ContainerResources;
@@ -103,6 +105,11 @@ export function buildKanikoPod(o: KanikoPodOptions): Record<string, unknown> {
         validateObjectName("baseImageCacheClaimName", o.baseImageCacheClaimName);
         volumeMounts.push({ name: "kaniko-cache", mountPath: KANIKO_CACHE_DIR, readOnly: true });
         volumes.push({ name: "kaniko-cache", persistentVolumeClaim: { claimName: o.baseImageCacheClaimName, readOnly: true } });
+    }
+
+    if (o.registryCaConfigMapName !== undefined) {
+        volumeMounts.push({ name: "registry-ca", mountPath: KANIKO_REGISTRY_CA.dir, readOnly: true });
+        volumes.push({ name: "registry-ca", configMap: { name: o.registryCaConfigMapName, items: [{ key: KANIKO_REGISTRY_CA.file, path: KANIKO_REGISTRY_CA.file }] } });
     }
 
     const spec: Record<string, unknown> = {};

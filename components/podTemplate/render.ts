@@ -2,7 +2,7 @@
  * The pod template rendered from resolved arguments: every default, every check, and every object
  * the component registers. Pure.
  */
-import { containerdHostsToml, containerdHostsTomlPath, ContainerResources, partOf, toYaml } from "../common";
+import { containerdHostsToml, containerdHostsTomlPath, ContainerResources, KANIKO_REGISTRY_CA, partOf, toYaml } from "../common";
 import { InvalidInputError, quote, validateObjectName, validateRegistryHost } from "../validation";
 import { deriveExecutorFlags, parseRegistry } from "./flags";
 import { agentRbacObjects, buildJcasc, jenkinsChartFullname, jenkinsfileSnippet, validateTemplateNames } from "./jenkins";
@@ -90,6 +90,11 @@ export interface RenderedPodTemplate {
     jcascYaml: string;
     /** The ConfigMap Jenkins loads (podTemplateConfigMap). */
     configMap: Record<string, any>;
+    /**
+     * When the registry's flags trust its CA (--registry-certificate, a local registry with TLS):
+     * the ConfigMap the pods mount it from, in the agents' namespace, without its data (the CA).
+     */
+    registryCaConfigMap?: Record<string, any>;
     executorFlags: string[];
     jenkinsfileSnippet: string;
 }
@@ -159,7 +164,11 @@ export function renderKanikoPodTemplate(r: Resolved, o: { documents?: boolean } 
         extraFlags: r.extraExecutorFlags ?? [],
         registryMirror: checkMirror(r),
     });
+    // A registry flag that reads the CA from the mount asks for the mount (and its ConfigMap).
+    const caPath = `${KANIKO_REGISTRY_CA.dir}/${KANIKO_REGISTRY_CA.file}`;
+    const registryCaConfigMapName = (r.registryFlags ?? []).some((f) => f.startsWith("--registry-certificate=") && f.endsWith(`=${caPath}`)) ? `${names.configMapName}-registry-ca` : undefined;
     const pod = buildKanikoPod({
+        registryCaConfigMapName,
         jnlpImage: r.jnlpImage ?? DEFAULT_JNLP_IMAGE,
         kanikoImage: r.kanikoImage ?? DEFAULT_KANIKO_IMAGE,
         jnlpResources: r.jnlpResources ?? DEFAULT_JNLP_RESOURCES,
@@ -203,6 +212,9 @@ export function renderKanikoPodTemplate(r: Resolved, o: { documents?: boolean } 
         podYaml,
         jcascYaml,
         configMap: podTemplateConfigMap({ configMapName: names.configMapName, jenkinsNamespace: names.jenkinsNamespace, sidecarLabel, jcascYaml, podYaml }),
+        ...(registryCaConfigMapName
+            ? { registryCaConfigMap: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: registryCaConfigMapName, namespace, labels: partOf() } } }
+            : {}),
         executorFlags,
         jenkinsfileSnippet: jenkinsfileSnippet({
             destination: registry ? `${registry.prefix}/${imageName}` : `docker.io/my-user/${imageName}`,

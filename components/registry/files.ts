@@ -23,6 +23,9 @@ export const REGISTRY_PATHS = {
     maintenanceDir: "/var/lib/registry/.maintenance",
     authDir: "/auth",
     htpasswd: "/auth/htpasswd",
+    /** With TLS: the server certificate and its key (from the auth Secret). */
+    tlsCertificate: "/auth/tls.crt",
+    tlsKey: "/auth/tls.key",
     data: "/var/lib/registry",
 };
 
@@ -116,6 +119,8 @@ export interface RegistryConfigOptions {
      * if any, comes from REGISTRY_PROXY_USERNAME and REGISTRY_PROXY_PASSWORD, not from the file.
      */
     proxyRemoteUrl?: string;
+    /** Serve HTTPS with the certificate and key at REGISTRY_PATHS.tlsCertificate and tlsKey. */
+    tls?: boolean;
 }
 
 /** The registry's config.yml as an object (registryConfigYaml writes it). */
@@ -129,7 +134,11 @@ export function registryConfig(o: RegistryConfigOptions): Record<string, unknown
             cache: { blobdescriptor: "inmemory" },
             ...(o.readOnly ? { maintenance: { readonly: { enabled: true } } } : {}),
         },
-        http: { addr: `:${REGISTRY_PORT}`, headers: { "X-Content-Type-Options": ["nosniff"] } },
+        http: {
+            addr: `:${REGISTRY_PORT}`,
+            headers: { "X-Content-Type-Options": ["nosniff"] },
+            ...(o.tls ? { tls: { certificate: REGISTRY_PATHS.tlsCertificate, key: REGISTRY_PATHS.tlsKey } } : {}),
+        },
     };
     if (o.auth) {
         config.auth = { htpasswd: { realm: o.realm, path: REGISTRY_PATHS.htpasswd } };
@@ -170,6 +179,7 @@ export function registryConfigYaml(o: RegistryConfigOptions): string {
         "  headers:",
         "    X-Content-Type-Options:",
         "      - nosniff",
+        ...(o.tls ? ["  tls:", `    certificate: ${REGISTRY_PATHS.tlsCertificate}`, `    key: ${REGISTRY_PATHS.tlsKey}`] : []),
         ...(o.auth ? ["auth:", "  htpasswd:", `    realm: ${scalar(o.realm)}`, `    path: ${REGISTRY_PATHS.htpasswd}`] : []),
         ...(o.proxyRemoteUrl !== undefined ? ["proxy:", `  remoteurl: ${scalar(o.proxyRemoteUrl)}`] : []),
         "health:",

@@ -3,6 +3,7 @@ import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import { checksum, containerdHostsToml, ContainerResources } from "../common";
 import { registrySecretKey } from "./secretKey";
+import { RegistryTls, registryTls } from "./tls";
 import { RegistryLogin } from "../credentials/registryCredsSecret";
 import { asOutput, combine, isKnown, isKnownDeep, k8sArgs, mapNow, Now } from "../inputs";
 import { InvalidInputError, quote, withComponent } from "../validation";
@@ -18,6 +19,7 @@ import {
     registryNetworkPolicy,
     registryPvc,
     registryService,
+    registryTlsIssuedConfigMap,
 } from "./manifests";
 import { DockerPlan, dockerPlanInput, planClusterRegistry, planDockerRegistry, RegistryPlan, registryPlanInput, validateRegistryUsers } from "./plan";
 
@@ -48,8 +50,17 @@ export interface LocalInsecureRegistryArgs {
     name?: pulumi.Input<string>;
     /** The registry image. Default `docker.io/library/registry:2.8.3` (CNCF distribution 2.8, the config format tested here). */
     image?: pulumi.Input<string>;
-    /** Require logins (htpasswd with bcrypt) although transport is plain HTTP. Default true. Must be known when the program runs. */
+    /** Require logins (htpasswd with bcrypt), over plain HTTP as over TLS. Default true. Must be known when the program runs. */
     auth?: boolean;
+    /**
+     * Serve HTTPS (cluster mode, with a `nodePort`): a CA and a server certificate for the
+     * registry's Service names and `localhost` are generated at `pulumi up` (Ed25519 keys derived
+     * from `secretKey`, valid five years from the creation of the `<name>-tls-issued` ConfigMap;
+     * replacing it renews them). Kaniko then trusts the CA with `--registry-certificate` (no
+     * `--insecure-registry`, no `--skip-tls-verify`), and nodes with the `containerdFiles` output.
+     * Default false. Must be known when the program runs.
+     */
+    tls?: boolean;
     /** The users allowed in; at least one when auth is on. */
     users?: pulumi.Input<pulumi.Input<RegistryUser>[]>;
     /**
@@ -115,10 +126,18 @@ export interface LocalInsecureRegistryArgs {
     hostPort?: pulumi.Input<number>;
 }
 
+/** The names the registry's certificate holds: its Service's, short and long, localhost, and the address from outside. */
+function registryDnsNames(p: RegistryPlan): string[] {
+    const { name, namespace } = p.input;
+    const outside = p.hostFromOutside?.replace(/:\d+$/, "");
+    return [...new Set([`${name}.${namespace}.svc.cluster.local`, `${name}.${namespace}.svc`, `${name}.${namespace}`, name, "localhost", ...(outside ? [outside] : [])])];
+}
+
 /** What is derived from the users' passwords and the secret key: the htpasswd file, the http secret and their keyed checksum. */
 interface RegistryMaterial {
     htpasswd: string;
     httpSecret: string;
+    tls?: RegistryTls;
     checksum: string;
 }
 
@@ -134,7 +153,7 @@ function knownUsers(users: LocalInsecureRegistryArgs["users"], auth: boolean): u
 }
 
 /** The switches the plan needs from the arguments (known when the program runs). */
-const switches = (args: LocalInsecureRegistryArgs) => ({ auth: args.auth ?? true, persistence: args.persistence ?? true });
+const switches = (args: LocalInsecureRegistryArgs) => ({ auth: args.auth ?? true, persistence: args.persistence ?? true, tls: args.tls ?? false });
 
 /** Checks the arguments and renders the registry's plan for the mode. */
 function planFor(mode: string, args: LocalInsecureRegistryArgs, values: Record<string, any>): RegistryPlan | DockerPlan {
@@ -145,7 +164,7 @@ function planFor(mode: string, args: LocalInsecureRegistryArgs, values: Record<s
 const MODE_ONLY: Record<(typeof REGISTRY_MODES)[number], (keyof LocalInsecureRegistryArgs)[]> = {
     cluster: [
         "namespace", "name", "persistence", "storageSize", "storageClassName", "nodePort", "hostFromOutside", "resources",
-        "garbageCollectionSchedule", "keepTags", "cacheTtlHours", "networkPolicy", "allowedNamespaces", "nodeCidrs",
+        "garbageCollectionSchedule", "keepTags", "cacheTtlHours", "networkPolicy", "allowedNamespaces", "nodeCidrs", "tls",
     ],
     docker: ["dockerNetwork", "containerName", "hostPort"],
 };
@@ -164,7 +183,7 @@ function checkMode(args: LocalInsecureRegistryArgs, mode: string) {
 
 /** The arguments that are values (not switches that decide which resources exist). */
 function valueArgs(args: LocalInsecureRegistryArgs): Record<string, unknown> {
-    const { users: _users, secretKey: _key, mode: _mode, auth: _auth, persistence: _p, publishLocalRegistryHosting: _pub, networkPolicy: _np, ...values } = args;
+    const { users: _users, secretKey: _key, mode: _mode, auth: _auth, tls: _tls, persistence: _p, publishLocalRegistryHosting: _pub, networkPolicy: _np, ...values } = args;
     return values;
 }
 
@@ -235,6 +254,16 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
     public readonly containerdHostsToml: pulumi.Output<string>;
     /** The KEP-1755 `localRegistryHosting.v1` document. */
     public readonly localRegistryHosting: pulumi.Output<string>;
+    /** With `tls`: the CA certificate (PEM, public) that Kaniko and the nodes trust the registry by; undefined without. */
+    public readonly caCertificate: pulumi.Output<string | undefined>;
+    /** With `tls`: when the CA and the certificate expire (RFC 3339); renew before (see `tls`). */
+    public readonly tlsNotAfter: pulumi.Output<string | undefined>;
+    /**
+     * Every file each node needs to pull from this registry, by path: with `tls`, containerd's
+     * hosts.toml of the push host and of `localhost:<nodePort>`, each with the CA beside it;
+     * without, the one hosts.toml (containerdHostsToml at containerdHostsTomlPath).
+     */
+    public readonly containerdFiles: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: LocalInsecureRegistryArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         const prechecked = precheckLocalInsecureRegistry(name, args);
@@ -253,14 +282,16 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
         // the key. With auth off the users' passwords are used nowhere. The checksum that rolls the
         // pod when they change is keyed, so that it can stay in plain text in the Deployment.
         const key = registrySecretKey(COMPONENT, name, args.secretKey, this);
+        // With TLS: the certificates, issued when the <name>-tls-issued ConfigMap was created.
+        const tls = mode === "cluster" && args.tls ? this.declareTls(name, plan as Now<RegistryPlan>, key) : undefined;
         const material = pulumi.secret(
             combine(
                 plan,
-                pulumi.all([users, key]),
-                (p, [u, k]) => {
+                pulumi.all([users, key, tls?.material]),
+                (p, [u, k, t]) => {
                     const htpasswd = auth ? htpasswdFile(u, p.identity, k) : "";
                     const httpSecret = deriveHttpSecret(p.identity, k);
-                    return { htpasswd, httpSecret, checksum: secretChecksum(k, htpasswd, httpSecret) };
+                    return { htpasswd, httpSecret, tls: t, checksum: secretChecksum(k, htpasswd, httpSecret, ...(t ? [t.certificate] : [])) };
                 },
             ),
         );
@@ -271,7 +302,9 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
             const service = this.declareCluster(name, clusterPlan, material, args);
             // Without a NodePort, nodes reach the registry at the Service's ClusterIP.
             hostsToml = combine(clusterPlan, service.spec.clusterIP, (p, ip) =>
-                containerdHostsToml(p.pushHost, p.input.nodePort !== undefined ? `localhost:${p.input.nodePort}` : `${ip}:${REGISTRY_PORT}`),
+                p.tlsHostsTomls
+                    ? p.tlsHostsTomls[p.containerdHostsTomlPath]
+                    : containerdHostsToml(p.pushHost, p.input.nodePort !== undefined ? `localhost:${p.input.nodePort}` : `${ip}:${REGISTRY_PORT}`),
             );
         } else {
             const dockerPlan = asOutput(plan as Now<DockerPlan>);
@@ -300,6 +333,13 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
             containerdHostsTomlPath: now("containerdHostsTomlPath"),
             containerdHostsToml: hostsToml,
             localRegistryHosting: now("localRegistryHostingYaml"),
+            caCertificate: tls ? tls.caCertificate : pulumi.output(undefined),
+            tlsNotAfter: tls ? tls.notAfter : pulumi.output(undefined),
+            containerdFiles: combine(plan, pulumi.all([hostsToml, tls?.caCertificate]), (p, [toml, ca]): Record<string, string> => {
+                const tomls = "tlsHostsTomls" in p ? p.tlsHostsTomls : undefined;
+                if (tomls === undefined || ca === undefined) return { [p.containerdHostsTomlPath]: toml };
+                return Object.fromEntries(Object.entries(tomls).flatMap(([file, text]) => [[file, text], [file.replace(/hosts\.toml$/, "ca.crt"), ca]]));
+            }),
         };
         this.pushHost = asOutput(outputs.pushHost);
         this.pullHost = asOutput(outputs.pullHost);
@@ -310,7 +350,24 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
         this.containerdHostsTomlPath = asOutput(outputs.containerdHostsTomlPath);
         this.containerdHostsToml = outputs.containerdHostsToml;
         this.localRegistryHosting = asOutput(outputs.localRegistryHosting);
+        this.caCertificate = outputs.caCertificate;
+        this.tlsNotAfter = outputs.tlsNotAfter;
+        this.containerdFiles = outputs.containerdFiles;
         this.registerOutputs(outputs);
+    }
+
+    /**
+     * The TLS material: the object whose creation time is the issue time, then the CA and the server
+     * certificate for the Service's names and localhost (registryTls). Secret, but the CA certificate.
+     */
+    private declareTls(name: string, plan: Now<RegistryPlan>, key: pulumi.Output<string>): { material: pulumi.Output<RegistryTls>; caCertificate: pulumi.Output<string>; notAfter: pulumi.Output<string> } {
+        const issued = new k8s.core.v1.ConfigMap(`${name}-tls-issued`, k8sArgs(mapNow(plan, (p) => registryTlsIssuedConfigMap(p.input)), ["metadata", "data"]), { parent: this });
+        const material = pulumi.secret(
+            combine(plan, pulumi.all([key, issued.metadata.creationTimestamp]), (p, [k, time]) =>
+                registryTls({ key: k, identity: p.identity, issued: time, dnsNames: registryDnsNames(p), ipAddresses: ["127.0.0.1"] }),
+            ),
+        );
+        return { material, caCertificate: pulumi.unsecret(material.caCertificate), notAfter: pulumi.unsecret(material.notAfter) };
     }
 
     /** The in-cluster objects, from the plan (plain when it is known) and the password-derived material. */

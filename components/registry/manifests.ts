@@ -45,7 +45,7 @@ export function registryAuthSecretMetadata(p: RegistryPlanInput): Record<string,
 
 /** Names of the registry's Kubernetes objects. */
 export function registryObjectNames(name: string) {
-    return { deployment: name, service: name, config: `${name}-config`, auth: `${name}-auth`, data: `${name}-data`, gc: `${name}-gc` };
+    return { deployment: name, service: name, config: `${name}-config`, auth: `${name}-auth`, data: `${name}-data`, gc: `${name}-gc`, tlsIssued: `${name}-tls-issued` };
 }
 
 function registryVolumes(p: RegistryPlanInput): Record<string, unknown>[] {
@@ -54,7 +54,8 @@ function registryVolumes(p: RegistryPlanInput): Record<string, unknown>[] {
         { name: "config", configMap: { name: names.config } },
         p.persistence ? { name: "data", persistentVolumeClaim: { claimName: names.data } } : { name: "data", emptyDir: {} },
     ];
-    if (p.auth) volumes.push({ name: "auth", secret: { secretName: names.auth, items: [{ key: "htpasswd", path: "htpasswd" }] } });
+    const authFiles = [...(p.auth ? ["htpasswd"] : []), ...(p.tls ? ["tls.crt", "tls.key"] : [])];
+    if (authFiles.length > 0) volumes.push({ name: "auth", secret: { secretName: names.auth, items: authFiles.map((key) => ({ key, path: key })) } });
     volumes.push({ name: "tmp", emptyDir: {} });
     return volumes;
 }
@@ -64,7 +65,7 @@ function registryMounts(p: RegistryPlanInput): Record<string, unknown>[] {
         { name: "config", mountPath: REGISTRY_PATHS.configDir, readOnly: true },
         { name: "data", mountPath: REGISTRY_PATHS.data },
     ];
-    if (p.auth) mounts.push({ name: "auth", mountPath: REGISTRY_PATHS.authDir, readOnly: true });
+    if (p.auth || p.tls) mounts.push({ name: "auth", mountPath: REGISTRY_PATHS.authDir, readOnly: true });
     mounts.push({ name: "tmp", mountPath: "/tmp" });
     return mounts;
 }
@@ -85,7 +86,7 @@ export function registryDeployment(
     checksums: { config: string; auth: string },
     container: RegistryContainer = { command: ["/bin/sh", REGISTRY_PATHS.runScript], env: [HTTP_SECRET_ENV(p)] },
 ): Record<string, any> {
-    const probe = { httpGet: { path: "/", port: "http" } };
+    const probe = { httpGet: { path: "/", port: "http", ...(p.tls ? { scheme: "HTTPS" } : {}) } };
     return {
         apiVersion: "apps/v1",
         kind: "Deployment",
@@ -233,14 +234,28 @@ export function registryNetworkPolicy(p: RegistryPlanInput): Record<string, any>
 }
 
 /** The registry's auth Secret: the htpasswd file (with auth on) and the http secret, base64-encoded. */
-export function registryAuthSecret(p: RegistryPlanInput, material: { htpasswd: string; httpSecret: string }): Record<string, any> {
+export function registryAuthSecret(p: RegistryPlanInput, material: { htpasswd: string; httpSecret: string; tls?: { certificate: string; privateKey: string } }): Record<string, any> {
     const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
     return {
         apiVersion: "v1",
         kind: "Secret",
         metadata: registryAuthSecretMetadata(p),
         type: "Opaque",
-        data: p.auth ? { htpasswd: b64(material.htpasswd), "http-secret": b64(material.httpSecret) } : { "http-secret": b64(material.httpSecret) },
+        data: {
+            ...(p.auth ? { htpasswd: b64(material.htpasswd) } : {}),
+            "http-secret": b64(material.httpSecret),
+            ...(p.tls && material.tls ? { "tls.crt": b64(material.tls.certificate), "tls.key": b64(material.tls.privateKey) } : {}),
+        },
+    };
+}
+
+/** With TLS: the object whose creation time is the certificates' issue time (replacing it renews them). */
+export function registryTlsIssuedConfigMap(p: RegistryPlanInput): Record<string, any> {
+    return {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: registryObjectNames(p.name).tlsIssued, namespace: p.namespace, labels: { ...PART_OF } },
+        data: { README: "kaniko-builder: this object's creation time is when the registry's CA and certificate were issued; replace it (pulumi up --replace <its URN>) to renew them.\n" },
     };
 }
 

@@ -3,7 +3,7 @@
  * it renders to before any password is read. Pure: the component (localInsecureRegistry.ts) feeds it
  * resolved values and wraps what it returns.
  */
-import { containerdHostsToml, containerdHostsTomlPath, ContainerResources, insecureRegistryFlags } from "../common";
+import { containerdHostsToml, containerdHostsTomlPath, ContainerResources, containerdTlsHostsToml, insecureRegistryFlags, registryCertificateFlags } from "../common";
 import { checkResources, InvalidInputError, quote, validateCidr, validateHostPort, validateImage, validateNamespace, validateNodePort, validateObjectName, validateQuantity, validateRegistryHost, validateSchedule, validateUsername } from "../validation";
 import { DEFAULT_REALM, DEFAULT_RETENTION, localRegistryHostingYaml, maintenanceScript, REGISTRY_PORT, registryConfigYaml, registryRunScript, RegistryUserValue, RetentionOptions } from "./files";
 
@@ -68,6 +68,8 @@ export interface RegistryPlanInput {
     appName?: string;
     image: string;
     auth: boolean;
+    /** Serve HTTPS with a certificate from the registry's own CA (see tls.ts). */
+    tls: boolean;
     realm: string;
     persistence: boolean;
     storageSize: string;
@@ -118,6 +120,12 @@ export interface RegistryPlan extends RegistryAddresses {
     executorFlags: string[];
     /** Where containerd's hosts.toml for the push host goes on each node. */
     containerdHostsTomlPath: string;
+    /**
+     * With TLS: containerd's hosts.toml of every host nodes pull by (the push host, and the
+     * NodePort's `localhost:<port>`, which containerd would otherwise try over plain HTTP), by path;
+     * each needs the CA beside it (containerdCaPath).
+     */
+    tlsHostsTomls?: Record<string, string>;
     localRegistryHostingYaml: string;
 }
 
@@ -129,6 +137,9 @@ export function planClusterRegistry(p: RegistryPlanInput): RegistryPlan {
     if (p.storageClassName !== undefined) validateObjectName("storageClassName", p.storageClassName);
     if (p.nodePort !== undefined) validateNodePort("nodePort", p.nodePort);
     if (p.hostFromOutside !== undefined) validateRegistryHost("hostFromOutside", p.hostFromOutside);
+    if (p.tls && p.nodePort === undefined) {
+        throw new InvalidInputError("tls", "is on without a nodePort", "give a nodePort: nodes pull from localhost:<nodePort>, a name the registry's certificate holds");
+    }
     validateRealm(p.realm);
     if (p.garbageCollectionSchedule !== undefined) {
         if (!p.persistence) {
@@ -141,7 +152,7 @@ export function planClusterRegistry(p: RegistryPlanInput): RegistryPlan {
     (p.allowedNamespaces ?? []).forEach((ns, i) => validateNamespace(`allowedNamespaces[${i}]`, ns));
     (p.nodeCidrs ?? []).forEach((cidr, i) => validateCidr(`nodeCidrs[${i}]`, cidr));
     const addresses = clusterRegistryAddresses(p);
-    const configYaml = registryConfigYaml({ auth: p.auth, realm: p.realm, deleteEnabled: true });
+    const configYaml = registryConfigYaml({ auth: p.auth, realm: p.realm, deleteEnabled: true, tls: p.tls });
     return {
         input: p,
         identity: `cluster/${p.namespace}/${p.name}`,
@@ -149,12 +160,20 @@ export function planClusterRegistry(p: RegistryPlanInput): RegistryPlan {
         configYaml,
         configFiles: {
             "config.yml": configYaml,
-            "config-readonly.yml": registryConfigYaml({ auth: p.auth, realm: p.realm, deleteEnabled: true, readOnly: true }),
+            "config-readonly.yml": registryConfigYaml({ auth: p.auth, realm: p.realm, deleteEnabled: true, readOnly: true, tls: p.tls }),
             "maintain.sh": maintenanceScript(p.retention),
             "run.sh": registryRunScript(),
         },
-        executorFlags: insecureRegistryFlags(addresses.pushHost),
+        executorFlags: p.tls ? registryCertificateFlags(addresses.pushHost) : insecureRegistryFlags(addresses.pushHost),
         containerdHostsTomlPath: containerdHostsTomlPath(addresses.pushHost),
+        ...(p.tls && p.nodePort !== undefined
+            ? {
+                  tlsHostsTomls: {
+                      [containerdHostsTomlPath(addresses.pushHost)]: containerdTlsHostsToml(addresses.pushHost, addresses.pullHost),
+                      [containerdHostsTomlPath(addresses.pullHost)]: containerdTlsHostsToml(addresses.pullHost, addresses.pullHost),
+                  },
+              }
+            : {}),
         localRegistryHostingYaml: localRegistryHostingYaml({
             host: addresses.hostFromOutside,
             hostFromContainerRuntime: addresses.pullHost,
@@ -252,12 +271,13 @@ export const REGISTRY_DEFAULTS = {
 };
 
 /** The in-cluster registry's plan input: the given values (argument names) with the defaults. */
-export function registryPlanInput(values: Record<string, any>, s: { auth: boolean; persistence: boolean }): RegistryPlanInput {
+export function registryPlanInput(values: Record<string, any>, s: { auth: boolean; persistence: boolean; tls?: boolean }): RegistryPlanInput {
     return {
         namespace: values.namespace ?? REGISTRY_DEFAULTS.namespace,
         name: values.name ?? REGISTRY_DEFAULTS.name,
         image: values.image ?? REGISTRY_DEFAULTS.image,
         auth: s.auth,
+        tls: s.tls ?? false,
         realm: values.realm ?? REGISTRY_DEFAULTS.realm,
         persistence: s.persistence,
         storageSize: values.storageSize ?? REGISTRY_DEFAULTS.storageSize,

@@ -48,6 +48,7 @@ export function providerOutputs(type: string, inputs: Record<string, any>, name 
             return { ...inputs, imageId: `sha256:${"0".repeat(64)}` };
         case "random:index/randomPassword:RandomPassword":
         case "random:index/randomBytes:RandomBytes":
+        case "kubernetes:core/v1:ConfigMap":
             return providerState(type, name, inputs);
         default:
             return inputs;

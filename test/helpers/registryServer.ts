@@ -6,6 +6,7 @@
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
+import * as https from "https";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
@@ -31,9 +32,10 @@ export function freePort(): Promise<number> {
     });
 }
 
-function httpStatus(url: string): Promise<number> {
+function httpStatus(url: string, ca?: string): Promise<number> {
     return new Promise((resolve) => {
-        const req = http.get(url, (res) => {
+        const get = ca === undefined ? http.get : (u: string, cb: (res: http.IncomingMessage) => void) => https.get(u, { ca }, cb);
+        const req = get(url, (res) => {
             res.resume();
             resolve(res.statusCode ?? 0);
         });
@@ -63,6 +65,8 @@ export async function serveRegistry(o: {
     env?: Record<string, string>;
     /** Run this instead of `docker-registry serve <configFile>` (e.g. a container's script); it and its children get the signals. */
     command?: string[];
+    /** The config serves HTTPS with a certificate from this CA (PEM): the readiness check trusts it. */
+    ca?: string;
 }): Promise<RegistryProcess> {
     const out = fs.openSync(o.logFile, "a");
     const [command, ...args] = o.command ?? ["docker-registry", "serve", o.configFile];
@@ -79,7 +83,7 @@ export async function serveRegistry(o: {
     const log = () => fs.readFileSync(o.logFile, "utf8");
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
     const deadline = Date.now() + 20_000;
-    while ((await httpStatus(`http://127.0.0.1:${o.port}/`)) !== 200) {
+    while ((await httpStatus(`${o.ca ? "https://localhost" : "http://127.0.0.1"}:${o.port}/`, o.ca)) !== 200) {
         if (child.exitCode !== null || Date.now() > deadline) {
             signal("SIGKILL");
             throw new Error(`docker-registry did not start on 127.0.0.1:${o.port}:\n${log()}`);
