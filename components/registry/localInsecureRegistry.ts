@@ -361,7 +361,10 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
      * certificate for the Service's names and localhost (registryTls). Secret, but the CA certificate.
      */
     private declareTls(name: string, plan: Now<RegistryPlan>, key: pulumi.Output<string>): { material: pulumi.Output<RegistryTls>; caCertificate: pulumi.Output<string>; notAfter: pulumi.Output<string> } {
-        const issued = new k8s.core.v1.ConfigMap(`${name}-tls-issued`, k8sArgs(mapNow(plan, (p) => registryTlsIssuedConfigMap(p.input)), ["metadata", "data"]), { parent: this });
+        // Delete before replace: `pulumi up --replace` of an object with a fixed name otherwise creates
+        // the "new" one over the old (server-side apply: same object, same creation time) and then
+        // deletes it (found by the engine tier's renewal test).
+        const issued = new k8s.core.v1.ConfigMap(`${name}-tls-issued`, k8sArgs(mapNow(plan, (p) => registryTlsIssuedConfigMap(p.input)), ["metadata", "data"]), { parent: this, deleteBeforeReplace: true });
         const material = pulumi.secret(
             combine(plan, pulumi.all([key, issued.metadata.creationTimestamp]), (p, [k, time]) =>
                 registryTls({ key: k, identity: p.identity, issued: time, dnsNames: registryDnsNames(p), ipAddresses: ["127.0.0.1"] }),

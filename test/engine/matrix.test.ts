@@ -3,17 +3,20 @@
  * run by the real engine and Kubernetes provider: Docker Hub login with the in-cluster registry and
  * the Docker Hub mirror; an external plain-HTTP registry; Jenkins in another namespace (RBAC); the
  * registry's volume on a WaitForFirstConsumer StorageClass (kind's, EKS's and GKE's default kind of
- * class, on which a provider that waits for the claim to bind before the pod exists never returns).
+ * class, on which a provider that waits for the claim to bind before the pod exists never returns);
+ * the local registry over TLS, whose certificates stay the same across runs and are renewed by
+ * replacing the object that dates them.
  * For each: up finishes, a re-run has nothing to change (preview and refresh), what the case is about
  * holds on the cluster, the state holds no secret in plain text, and destroy leaves nothing.
  */
 import { randomBytes } from "crypto";
 import * as fs from "fs";
+import * as https from "https";
 import { registryClient } from "../cluster/build";
 import { clusterTemplatePods, createNamespace, eventually, kubectl, kubectlOk, ownNamespaces } from "../cluster/kube";
 import { ENGINE_SECRET_KEY, EngineStack, labelled, leaked, newStack, stateAtRest } from "./engine";
 
-const [ns, jenkinsNs, wffcNs] = ownNamespaces("matrix", "matrix-jenkins", "matrix-wffc");
+const [ns, jenkinsNs, wffcNs, tlsNs] = ownNamespaces("matrix", "matrix-jenkins", "matrix-wffc", "matrix-tls");
 const HUB_TOKEN = "hub-token-fake-matrix-31d7";
 const LOCAL_PW = "local-pw-fake-matrix-a3c0";
 const MIRROR_TOKEN = "mirror-token-fake-matrix-6e55";
@@ -117,10 +120,57 @@ const CASES: Case[] = [
             expect((await eventually("the registry's NodePort", 60_000, () => r.get("/v2/", true))).status).toBe(200);
         },
     },
+    {
+        name: "the local registry over TLS, and its certificates renewed by the documented command",
+        namespaces: [tlsNs],
+        config: {
+            namespace: tlsNs,
+            jenkinsNamespace: tlsNs,
+            localRegistry: "cluster",
+            localRegistryPassword: LOCAL_PW,
+            registrySecretKey: ENGINE_SECRET_KEY,
+            localRegistryNodePort: "30554",
+            localRegistryStorageSize: "1Gi",
+            localRegistryTls: "true",
+        },
+        secrets: ["localRegistryPassword", "registrySecretKey"],
+        async check(s, outputs) {
+            expect(outputs.executorFlags.join(" ")).toContain("--registry-certificate=");
+            expect(outputs.executorFlags.join(" ")).not.toMatch(/--insecure|--skip-tls-verify/);
+            const ca: string = outputs.registryCaCertificate;
+            expect(ca).toContain("BEGIN CERTIFICATE");
+            // HTTPS on the NodePort, verified with the stack's CA (401: it asks for the login); refused without it.
+            expect(await eventually("HTTPS on the NodePort", 60_000, () => httpsStatus(30554, ca))).toBe(401);
+            await expect(httpsStatus(30554)).rejects.toThrow(/self.signed|unable to verify|certificate/i);
+            // Renewal: replace the object whose creation time is the issue time (docs/registry.md).
+            const urn = (await s.stack.exportStack()).deployment.resources.map((r: any) => r.urn as string).find((u: string) => u.endsWith("kubernetes:core/v1:ConfigMap::kaniko-builder-local-registry-tls-issued"));
+            expect(urn).toBeDefined();
+            const before = kubectlOk(["-n", tlsNs, "get", "configmap", "registry-tls-issued", "-o", "jsonpath={.metadata.creationTimestamp}"]);
+            const renewal = await s.stack.up({ replace: [urn!], color: "never" });
+            expect(renewal.summary.result).toBe("succeeded");
+            console.log(`engine: renewal: ${JSON.stringify(renewal.summary.resourceChanges)}; issued ${before} -> ${kubectlOk(["-n", tlsNs, "get", "configmap", "registry-tls-issued", "-o", "jsonpath={.metadata.creationTimestamp}"])}`);
+            const renewed: string = (await s.stack.outputs()).registryCaCertificate.value;
+            expect(renewed).not.toBe(ca);
+            expect(await eventually("HTTPS with the renewed CA", 120_000, () => httpsStatus(30554, renewed).catch(() => undefined))).toBe(401);
+            await s.stack.preview({ expectNoChanges: true, color: "never" });
+        },
+    },
 ];
 
+/** The status of GET /v2/ over HTTPS on a NodePort, trusting `ca` (or the system's CAs only). */
+function httpsStatus(port: number, ca?: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const request = https.get({ host: "localhost", port, path: "/v2/", ca, agent: false, timeout: 10_000 }, (response) => {
+            response.resume();
+            resolve(response.statusCode ?? 0);
+        });
+        request.on("timeout", () => request.destroy(new Error("timed out")));
+        request.on("error", reject);
+    });
+}
+
 beforeAll(() => {
-    for (const n of [ns, jenkinsNs, wffcNs]) createNamespace(n);
+    for (const n of [ns, jenkinsNs, wffcNs, tlsNs]) createNamespace(n);
     // A WaitForFirstConsumer class with one volume of its own (static provisioning, as local volumes
     // are): the scheduler binds the claim when it places the pod that uses it, not before.
     kubectlOk(
