@@ -63,7 +63,15 @@ let before: string[] = [];
 test(`pulumi up with the package at ${BEFORE}; an image pushed to its registry`, async () => {
     upWithOldCode();
     await eventually(`the registry on localhost:${NODE_PORT}`, 60_000, () => registry().get("/v2/", true));
-    registry().pushBaseImage("kept/busybox:1");
+    try {
+        registry().pushBaseImage("kept/busybox:1");
+    } catch (e) {
+        // One run in six saw the old registry's connection refused in the middle of this push, just
+        // after /v2/ answered: the pods say why; the push is the setup, not what is tested, so once more.
+        console.log(`engine: upgrade: the first push failed (${String(e).split("\n").pop()}); pods:\n${kubectlOk(["-n", ns, "get", "pods", "-o", "wide"])}\n${kubectlOk(["-n", ns, "get", "events", "--sort-by=.lastTimestamp"]).split("\n").slice(-15).join("\n")}`);
+        await eventually(`the registry on localhost:${NODE_PORT} again`, 120_000, async () => (await registry().get("/v2/", true)).status === 200);
+        registry().pushBaseImage("kept/busybox:1");
+    }
     expect(await registry().tags("kept/busybox")).toEqual(["1"]);
     before = KEPT.map(([kind, name]) => uid(kind, name));
 }, 600_000);
@@ -83,7 +91,8 @@ test("pulumi up with this code: the PVC and the Secrets are the same objects, th
     expect((await s.stack.up({ color: "never" })).summary.result).toBe("succeeded");
     expect(KEPT.map(([kind, name]) => uid(kind, name))).toEqual(before);
     expect(await eventually("the registry after the update", 60_000, () => registry().tags("kept/busybox"))).toEqual(["1"]);
-    await s.stack.preview({ expectNoChanges: true, color: "never" });
+    const again = await s.stack.preview({ diff: true, color: "never" });
+    expect({ changes: again.changeSummary, diff: again.stdout }).toEqual({ changes: { same: again.changeSummary.same }, diff: again.stdout });
 }, 600_000);
 
 test("the URNs in the state are the ones test/urns/default.txt pins", () => {
