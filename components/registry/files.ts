@@ -268,6 +268,14 @@ export function maintenanceScript(r: RetentionOptions): string {
         "    done < /tmp/tag-drop",
         "  done < /tmp/tag-dirs",
         "fi",
+        // Uploads cut short (a client gone, the registry restarted, a full volume) keep their data in
+        // the repositories' _uploads until distribution purges them after a week; while the registry
+        // is read-only none is in progress, so they go now: on a full volume they hold the space the
+        // retried push needs.
+        `find "$repos" -type d -name _uploads 2>/dev/null > /tmp/upload-dirs`,
+        "while read -r uploads; do",
+        '  for u in "$uploads"/*; do [ -e "$u" ] && echo "uploads: removing the unfinished upload ${u#"$repos"/} ($(du -sk "$u" | cut -f1) KiB)" && rm -rf "$u"; done',
+        "done < /tmp/upload-dirs",
         ...garbageCollectLines(),
         `after=$(du -sk ${REGISTRY_PATHS.data}/docker 2>/dev/null | cut -f1)`,
         'echo "maintenance: storage ${before:-0} KiB -> ${after:-0} KiB"',
@@ -284,6 +292,13 @@ export function maintenanceScript(r: RetentionOptions): string {
  * deleted blob survives (distribution's garbage collection must run while the registry is
  * read-only or stopped, and its blob descriptor cache would otherwise serve blobs that are gone).
  * The result goes back to the CronJob's pod through the volume. SIGTERM stops the registry.
+ *
+ * The request and the result are file names, not contents: `request.<id>`, an empty file, and
+ * its rename to `done.<id>.<exit code>`. Both work on a full volume (an empty file takes no data
+ * block, a rename none), where maintenance is needed most: a request written as content failed
+ * there with "write error: No space left on device" and was never served. The log is written on
+ * the volume (`<id>.log`) after the maintenance, when it has freed space. A request an older Job
+ * left as content (`request`) is taken as well, and answered in both forms.
  */
 export function registryRunScript(): string {
     const dir = REGISTRY_PATHS.maintenanceDir;
@@ -294,23 +309,35 @@ export function registryRunScript(): string {
         `dir=${dir}`,
         'mkdir -p "$dir"',
         'pid=""',
+        'full=""',
         'serve() { registry serve "$1" & pid=$!; }',
         'stop() { if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=""; fi; }',
         "trap 'stop; exit 0' TERM INT",
         `serve ${REGISTRY_PATHS.config}`,
         "while :; do",
-        '  if [ -f "$dir/request" ]; then',
-        '    id=$(cat "$dir/request")',
+        '  if [ -f "$dir/request" ]; then old=$(cat "$dir/request"); [ -n "$old" ] && mv "$dir/request" "$dir/request.$old"; fi',
+        '  req=""',
+        '  for f in "$dir"/request.*; do [ -e "$f" ] && [ "$f" != "$dir/request.tmp" ] && { req=$f; break; }; done',
+        '  if [ -n "$req" ]; then',
+        '    id=${req#"$dir"/request.}',
         '    echo "maintenance $id: serving read-only"',
         `    stop; serve ${REGISTRY_PATHS.readOnlyConfig}`,
-        `    sh ${REGISTRY_PATHS.configDir}/maintain.sh > "$dir/$id.log" 2>&1; rc=$?`,
-        '    cat "$dir/$id.log"',
+        `    sh ${REGISTRY_PATHS.configDir}/maintain.sh > /tmp/maintenance.log 2>&1; rc=$?`,
+        "    cat /tmp/maintenance.log",
         '    echo "maintenance $id: exit $rc; serving read-write again"',
         `    stop; serve ${REGISTRY_PATHS.config}`,
-        '    echo "$rc" > "$dir/$id.rc"; rm -f "$dir/request"',
+        '    cp /tmp/maintenance.log "$dir/$id.log" 2>/dev/null; echo "$rc" > "$dir/$id.rc" 2>/dev/null',
+        '    mv "$req" "$dir/done.$id.$rc"',
         '    find "$dir" -type f -mtime +30 -delete 2>/dev/null',
         "  fi",
         '  if ! kill -0 "$pid" 2>/dev/null; then wait "$pid"; rc=$?; echo "registry exited with $rc"; exit "$rc"; fi',
+        // A full volume shows in Kaniko's log only as HTTP 500 ("unknown error ... Err:28", or a bare
+        // 500 on a HEAD): the registry's log says what it is and what to do, once per episode.
+        `  set -- $(df -Pk ${REGISTRY_PATHS.data} 2>/dev/null | awk 'NR == 2 { print $2, $4 }')`,
+        '  if [ "$#" -eq 2 ] && [ "$2" -lt $(($1 / 20)) ]; then',
+        '    [ -z "$full" ] && echo "volume full: $2 KiB free of $1 KiB on ' + REGISTRY_PATHS.data + ': pushes fail with HTTP 500 (Err:28, no space left on device) until maintenance frees space (kubectl create job --from=cronjob/<registry>-gc) or the volume grows (localRegistryStorageSize)"; full=1',
+        '  elif [ "$#" -eq 2 ]; then [ -n "$full" ] && echo "volume no longer full: $2 KiB free of $1 KiB"; full=""',
+        "  fi",
         "  sleep 5 & wait $!",
         "done",
         "",
@@ -319,25 +346,35 @@ export function registryRunScript(): string {
 
 /**
  * The maintenance CronJob's command: leaves a request for the registry container (run.sh) on the
- * shared volume, waits for its result (up to an hour) and ends with its exit code and log.
+ * shared volume (an empty file named by the request's id, which a full volume still takes), waits
+ * for its result (the request renamed `done.<id>.<exit code>`, up to an hour) and ends with that
+ * exit code and the maintenance's log. A request already pending is waited for, not doubled.
  */
 export function maintenanceRequestScript(): string {
     const dir = REGISTRY_PATHS.maintenanceDir;
     return [
         "set -u",
         `dir=${dir}`,
-        'id="$(date +%Y%m%d-%H%M%S)-$HOSTNAME"',
         'mkdir -p "$dir"',
-        'if [ -f "$dir/request" ]; then id=$(cat "$dir/request"); echo "maintenance $id is already requested: waiting for it"',
-        'else echo "$id" > "$dir/request.tmp" && mv "$dir/request.tmp" "$dir/request"; echo "maintenance $id requested"; fi',
+        'id=""',
+        'for f in "$dir"/request.*; do [ -e "$f" ] && [ "$f" != "$dir/request.tmp" ] && { id=${f#"$dir"/request.}; break; }; done',
+        'if [ -n "$id" ]; then echo "maintenance $id is already requested: waiting for it"',
+        'else',
+        '  id="$(date +%Y%m%d-%H%M%S)-$HOSTNAME"',
+        '  if ! : > "$dir/request.$id"; then echo "maintenance $id: the request could not be left on the volume of the registry ($dir)"; exit 1; fi',
+        '  echo "maintenance $id requested"',
+        "fi",
         "i=0",
-        'while [ ! -f "$dir/$id.rc" ]; do',
+        'result=""',
+        'while [ -z "$result" ]; do',
+        '  for f in "$dir/done.$id".*; do [ -e "$f" ] && result=$f; done',
+        '  [ -n "$result" ] && break',
         "  i=$((i + 1))",
         '  if [ "$i" -gt 720 ]; then echo "maintenance $id: no result after an hour: is the registry pod running?"; exit 1; fi',
         "  sleep 5",
         "done",
-        'cat "$dir/$id.log"',
-        'exit "$(cat "$dir/$id.rc")"',
+        'cat "$dir/$id.log" 2>/dev/null || echo "maintenance $id: its log is in the log of the registry container (the volume had no room for it)"',
+        'exit "${result##*.}"',
         "",
     ].join("\n");
 }
