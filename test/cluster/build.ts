@@ -3,7 +3,10 @@
  * benchmark drive them (no Jest here).
  */
 import { spawnSync } from "child_process";
+import * as fs from "fs";
 import * as http from "http";
+import * as path from "path";
+import { runAsync } from "../helpers/tools";
 import { asJenkinsStartsIt, kubectl, kubectlOk } from "./cluster";
 
 /** The workspace Jenkins shares between the agent's containers (see asJenkinsStartsIt). */
@@ -114,4 +117,34 @@ export function baseImage(): string {
     if (process.env.KANIKO_TEST_BASE_IMAGE) return process.env.KANIKO_TEST_BASE_IMAGE;
     if (process.env.KCLUSTER_IMAGES) return `docker-archive:${process.env.KCLUSTER_IMAGES}/busybox.tar`;
     throw new Error("no base image: set KANIKO_TEST_BASE_IMAGE to a skopeo source with a shell, e.g. docker://docker.io/library/busybox:1.36");
+}
+
+/**
+ * skopeo against the registry at `host` (plain HTTP) as `login` ("user:password"): `push` copies an
+ * OCI layout there with no retry of its own (a failed push is the caller's finding); `pull` copies
+ * every blob of a reference back into a directory under `scratch()` (skopeo verifies each digest) and returns the
+ * manifest's digest. A registry that does not answer is not a lost image: `pull` tries up to three
+ * times, two seconds apart; an answer about the image itself (unknown, digest) is final.
+ */
+export function skopeoClient(host: string, login: () => string, scratch: () => string) {
+    const push = (img: { dir: string; tag: string }, ref: string) =>
+        runAsync("skopeo", ["copy", "--retry-times=0", "--dest-tls-verify=false", "--dest-creds", login(), `oci:${img.dir}:${img.tag}`, `docker://${host}/${ref}`]);
+    async function pull(ref: string): Promise<{ ok: boolean; digest?: string; error?: string }> {
+        let last = "";
+        for (let attempt = 0; attempt < 3; attempt++) {
+            if (attempt > 0) await new Promise((r) => setTimeout(r, 2000));
+            const dest = fs.mkdtempSync(path.join(scratch(), "pull-"));
+            try {
+                const r = await runAsync("skopeo", ["copy", "--src-tls-verify=false", "--src-creds", login(), `docker://${host}/${ref}`, `oci:${dest}:x`]);
+                const inspect = r.status === 0 ? await runAsync("skopeo", ["inspect", "--tls-verify=false", "--creds", login(), `docker://${host}/${ref}`]) : r;
+                if (r.status === 0 && inspect.status === 0) return { ok: true, digest: JSON.parse(inspect.stdout).Digest };
+                last = inspect.stderr.trim();
+                if (/manifest unknown|blob unknown|not found|digest/i.test(last) && !/connection|EOF|timeout|50[234]/i.test(last)) break;
+            } finally {
+                fs.rmSync(dest, { recursive: true, force: true });
+            }
+        }
+        return { ok: false, error: last };
+    }
+    return { push, pull };
 }

@@ -201,3 +201,35 @@ export function podOutcome(namespace: string, name: string): { phase: string; ev
         return phase === "Succeeded" || phase === "Failed" || /Failed to pull image/.test(events) ? { phase, events } : undefined;
     });
 }
+
+/**
+ * A StorageClass with no provisioner and one static hostPath PersistentVolume of `capacity` on the
+ * node's `path` (named after the class): a claim of that class binds to it, Immediate or when its
+ * pod is scheduled (WaitForFirstConsumer). `remove()` deletes both.
+ */
+export function staticVolumeClass(o: { name: string; bindingMode: "Immediate" | "WaitForFirstConsumer"; capacity: string; path: string; pathType: "Directory" | "DirectoryOrCreate"; reclaim: "Delete" | "Retain" }) {
+    const pv = `${o.name}-pv`;
+    kubectlOk(
+        ["apply", "-f", "-"],
+        JSON.stringify({
+            apiVersion: "v1",
+            kind: "List",
+            items: [
+                { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: o.name }, provisioner: "kubernetes.io/no-provisioner", volumeBindingMode: o.bindingMode },
+                {
+                    apiVersion: "v1",
+                    kind: "PersistentVolume",
+                    metadata: { name: pv },
+                    spec: { storageClassName: o.name, capacity: { storage: o.capacity }, accessModes: ["ReadWriteOnce"], persistentVolumeReclaimPolicy: o.reclaim, hostPath: { path: o.path, type: o.pathType } },
+                },
+            ],
+        }),
+    );
+    return {
+        pv,
+        remove(wait: boolean) {
+            kubectl(["delete", "pv", pv, "--ignore-not-found", `--wait=${wait}`, "--timeout=60s"]);
+            kubectl(["delete", "storageclass", o.name, "--ignore-not-found"]);
+        },
+    };
+}

@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { runAsync } from "../helpers/tools";
 import { OciImage, writeOciImage } from "../helpers/ociImage";
-import { registryClient, loginFromSecret } from "./build";
+import { registryClient, loginFromSecret, skopeoClient } from "./build";
 import { applyRender, eventually, kubectl, kubectlOk, ownNamespaces, render, tempDir } from "./kube";
 
 const work = tempDir("kb-cluster-maintenance-");
@@ -31,17 +31,7 @@ function image(tag = "1"): OciImage {
     return writeOciImage(dir, tag, `${images} ${require("crypto").randomBytes(36 * 1024).toString("base64")}\n`);
 }
 
-const push = (img: OciImage, ref: string) =>
-    runAsync("skopeo", ["copy", "--retry-times=0", "--dest-tls-verify=false", "--dest-creds", login, `oci:${img.dir}:${img.tag}`, `docker://${HOST}/${ref}`]);
-
-/** Pulls every blob of `ref` (skopeo verifies each digest) and returns the manifest digest. */
-async function pull(ref: string): Promise<{ ok: boolean; digest?: string; error?: string }> {
-    const dest = fs.mkdtempSync(path.join(work.path, "pull-"));
-    const r = await runAsync("skopeo", ["copy", "--src-tls-verify=false", "--src-creds", login, `docker://${HOST}/${ref}`, `oci:${dest}:x`]);
-    if (r.status !== 0) return { ok: false, error: r.stderr };
-    const inspect = await runAsync("skopeo", ["inspect", "--tls-verify=false", "--creds", login, `docker://${HOST}/${ref}`]);
-    return { ok: true, digest: JSON.parse(inspect.stdout).Digest };
-}
+const { push, pull } = skopeoClient(HOST, () => login, () => work.path);
 
 /** Runs the maintenance as the schedule would: a Job from the CronJob; returns its log. */
 function maintenance(name: string): string {

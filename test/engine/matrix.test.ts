@@ -13,7 +13,7 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as https from "https";
 import { registryClient } from "../cluster/build";
-import { clusterTemplatePods, createNamespace, eventually, kubectl, kubectlOk, ownNamespaces } from "../cluster/kube";
+import { clusterTemplatePods, createNamespace, eventually, kubectl, kubectlOk, ownNamespaces, staticVolumeClass } from "../cluster/kube";
 import { ENGINE_SECRET_KEY, EngineStack, labelled, leaked, newStack, stateAtRest } from "./engine";
 
 const [ns, jenkinsNs, wffcNs, tlsNs] = ownNamespaces("matrix", "matrix-jenkins", "matrix-wffc", "matrix-tls");
@@ -21,6 +21,7 @@ const HUB_TOKEN = "hub-token-fake-matrix-31d7";
 const LOCAL_PW = "local-pw-fake-matrix-a3c0";
 const MIRROR_TOKEN = "mirror-token-fake-matrix-6e55";
 const WFFC_CLASS = `kb-wffc-${randomBytes(3).toString("hex")}`;
+let wffc: ReturnType<typeof staticVolumeClass> | undefined;
 const HUB = { registryUsername: "hub-user", registryPassword: HUB_TOKEN };
 
 interface Case {
@@ -173,33 +174,11 @@ beforeAll(() => {
     for (const n of [ns, jenkinsNs, wffcNs, tlsNs]) createNamespace(n);
     // A WaitForFirstConsumer class with one volume of its own (static provisioning, as local volumes
     // are): the scheduler binds the claim when it places the pod that uses it, not before.
-    kubectlOk(
-        ["apply", "-f", "-"],
-        JSON.stringify({
-            apiVersion: "v1",
-            kind: "List",
-            items: [
-                { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: WFFC_CLASS }, provisioner: "kubernetes.io/no-provisioner", volumeBindingMode: "WaitForFirstConsumer" },
-                {
-                    apiVersion: "v1",
-                    kind: "PersistentVolume",
-                    metadata: { name: `${WFFC_CLASS}-pv` },
-                    spec: {
-                        storageClassName: WFFC_CLASS,
-                        capacity: { storage: "2Gi" },
-                        accessModes: ["ReadWriteOnce"],
-                        persistentVolumeReclaimPolicy: "Delete",
-                        hostPath: { path: `/tmp/${WFFC_CLASS}`, type: "DirectoryOrCreate" },
-                    },
-                },
-            ],
-        }),
-    );
+    wffc = staticVolumeClass({ name: WFFC_CLASS, bindingMode: "WaitForFirstConsumer", capacity: "2Gi", path: `/tmp/${WFFC_CLASS}`, pathType: "DirectoryOrCreate", reclaim: "Delete" });
 });
 
 afterAll(() => {
-    kubectl(["delete", "pv", `${WFFC_CLASS}-pv`, "--ignore-not-found", "--wait=false"]);
-    kubectl(["delete", "storageclass", WFFC_CLASS, "--ignore-not-found"]);
+    wffc?.remove(false);
     // The volume's directory, where the node is this machine (kcluster); on kind it goes with the node.
     fs.rmSync(`/tmp/${WFFC_CLASS}`, { recursive: true, force: true });
 });
