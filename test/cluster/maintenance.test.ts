@@ -9,7 +9,6 @@
  * - retention keeps the 10 most recently pushed tags of a repository, drops Kaniko cache tags older
  *   than the cache TTL, and the storage shrinks by what they held.
  */
-import * as fs from "fs";
 import * as path from "path";
 import { runAsync } from "../helpers/tools";
 import { OciImage, writeOciImage } from "../helpers/ociImage";
