@@ -96,5 +96,9 @@ export function clusterInitStack() {
         containerdFiles: builder.containerdFiles,
         /** With localRegistryTls: the registry's CA certificate (public), which Kaniko and the nodes trust. */
         registryCaCertificate: builder.registryCaCertificate,
+        /** With dockerHubMirror: every file each node needs to pull docker.io through it, by path (with dockerHubMirrorTls: hosts.toml and ca.crt). */
+        dockerHubMirrorContainerdFiles: builder.dockerHubMirrorContainerdFiles,
+        /** With dockerHubMirrorTls: the mirror's CA certificate (public), which Kaniko and the nodes trust. */
+        dockerHubMirrorCaCertificate: builder.dockerHubMirrorCaCertificate,
     };
 }

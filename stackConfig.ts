@@ -362,6 +362,14 @@ export const STACK_CONFIG: Record<string, StackConfigKey> = {
         feeds: "dockerHubMirror.networkPolicy",
         description: "Admit only the agents' namespace (and the node itself) to the mirror with a NetworkPolicy.",
     },
+    dockerHubMirrorTls: {
+        type: "boolean",
+        default: false,
+        when: "dockerHubMirror",
+        feeds: "dockerHubMirror.tls",
+        description:
+            "Serve the Docker Hub mirror over HTTPS with a CA the stack generates: Kaniko trusts it with --registry-certificate (no insecure flags), and nodes with the dockerHubMirrorContainerdFiles output (hosts.toml and ca.crt for docker.io). Needs dockerHubMirrorNodePort.",
+    },
 };
 
 /** Every key the stack knows. */

@@ -13,12 +13,17 @@ export function containerdHostsToml(server: string, mirror: string): string {
     return `server = "http://${server}"\n\n[host."http://${mirror}"]\n  capabilities = ["pull", "resolve"]\n`;
 }
 
-/** Where Kaniko finds the local registry's CA certificate: the pod template mounts it there, and the registry's --registry-certificate flag names it. */
-export const KANIKO_REGISTRY_CA = { dir: "/kaniko/registry-ca", file: "ca.crt" };
+/**
+ * Where Kaniko finds the CA certificates of the registries it trusts by their own CA: the pod
+ * template mounts them there (one ConfigMap, a file each), and each registry's
+ * --registry-certificate flag names its file: the local registry's `ca.crt`, the Docker Hub
+ * mirror's `mirror-ca.crt`.
+ */
+export const KANIKO_REGISTRY_CA = { dir: "/kaniko/registry-ca", file: "ca.crt", mirrorFile: "mirror-ca.crt" };
 
-/** The executor flag that makes Kaniko trust a registry's CA (no --insecure, no --skip-tls-verify). */
-export function registryCertificateFlags(host: string): string[] {
-    return [`--registry-certificate=${host}=${KANIKO_REGISTRY_CA.dir}/${KANIKO_REGISTRY_CA.file}`];
+/** The executor flag that makes Kaniko trust a registry's CA, read from `file` in the CA mount (no --insecure, no --skip-tls-verify). */
+export function registryCertificateFlags(host: string, file: string = KANIKO_REGISTRY_CA.file): string[] {
+    return [`--registry-certificate=${host}=${KANIKO_REGISTRY_CA.dir}/${file}`];
 }
 
 /**

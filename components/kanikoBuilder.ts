@@ -126,11 +126,18 @@ export class KanikoBuilder extends pulumi.ComponentResource {
     public readonly containerdFiles: pulumi.Output<Record<string, string> | undefined>;
     /** With a local registry that serves TLS: its CA certificate (PEM, public); undefined otherwise. */
     public readonly registryCaCertificate: pulumi.Output<string | undefined>;
+    /**
+     * Every file each node needs to pull docker.io through the mirror, by path (see DockerHubMirror's
+     * `containerdFiles`: hosts.toml, and with `tls` ca.crt beside it); undefined without a mirror.
+     */
+    public readonly dockerHubMirrorContainerdFiles: pulumi.Output<Record<string, string> | undefined>;
+    /** With a mirror that serves TLS: its CA certificate (PEM, public); undefined otherwise. */
+    public readonly dockerHubMirrorCaCertificate: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: KanikoBuilderArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         withComponent(COMPONENT, name, () => {
             const template = (args.podTemplate ?? {}) as Record<string, unknown>;
-            for (const field of ["namespace", "credentials", "localRegistry", ...(args.dockerHubMirror ? ["registryMirror", "insecureRegistryMirror"] : [])]) {
+            for (const field of ["namespace", "credentials", "localRegistry", ...(args.dockerHubMirror ? ["registryMirror", "insecureRegistryMirror", "registryMirrorCaCertificate"] : [])]) {
                 if (template[field] !== undefined) {
                     const fix = field === "namespace" ? " and set namespace" : field.endsWith("Mirror") ? ": the mirror comes from dockerHubMirror" : "";
                     throw new InvalidInputError(`podTemplate.${field}`, "is wired by KanikoBuilder", `leave it out${fix}`);
@@ -175,7 +182,13 @@ export class KanikoBuilder extends pulumi.ComponentResource {
                 : localPlan
                   ? { pushHost: localPlan.pushHost, executorFlags: localPlan.executorFlags, ...(localArgs.tls ? { caCertificate: children.local?.caCertificate ?? unknown } : {}) }
                   : (children.local ?? { pushHost: unknown, executorFlags: unknown }),
-            ...(mirrorArgs ? { registryMirror: mirrorPlan?.host ?? children.mirror?.host ?? unknown, insecureRegistryMirror: true } : {}),
+            ...(mirrorArgs
+                ? {
+                      registryMirror: mirrorPlan?.host ?? children.mirror?.host ?? unknown,
+                      // A mirror with TLS is trusted through its CA; without, it speaks plain HTTP.
+                      ...(mirrorArgs.tls ? { registryMirrorCaCertificate: children.mirror?.caCertificate.apply((c) => c ?? "") ?? unknown } : { insecureRegistryMirror: true }),
+                  }
+                : {}),
         });
         const checkedTemplate = wiring({});
         const rendered = precheckKanikoPodTemplate(names.template, checkedTemplate);
@@ -222,6 +235,8 @@ export class KanikoBuilder extends pulumi.ComponentResource {
         this.dockerHubMirrorContainerdHostsTomlPath = mirror ? mirror.containerdHostsTomlPath : none;
         this.containerdFiles = local ? local.containerdFiles : none;
         this.registryCaCertificate = local ? local.caCertificate : none;
+        this.dockerHubMirrorContainerdFiles = mirror ? mirror.containerdFiles : none;
+        this.dockerHubMirrorCaCertificate = mirror ? mirror.caCertificate : none;
         // Registered as plain values where they are known (nothing to await), else as the outputs.
         const known = <T>(value: T | undefined, output: pulumi.Output<T>): pulumi.Input<T> => (value !== undefined ? value : output);
         const node = rendered?.nodeRegistryConfig;
@@ -246,6 +261,8 @@ export class KanikoBuilder extends pulumi.ComponentResource {
             dockerHubMirrorContainerdHostsTomlPath: mirror ? known(mirrorPlan?.containerdHostsTomlPath, this.dockerHubMirrorContainerdHostsTomlPath) : undefined,
             containerdFiles: local ? this.containerdFiles : undefined,
             registryCaCertificate: local ? this.registryCaCertificate : undefined,
+            dockerHubMirrorContainerdFiles: mirror ? this.dockerHubMirrorContainerdFiles : undefined,
+            dockerHubMirrorCaCertificate: mirror ? this.dockerHubMirrorCaCertificate : undefined,
         });
     }
 }

@@ -85,6 +85,8 @@ const CASES: [string, string, Record<string, string>][] = [
     ["dockerHubMirrorStorageSize", "50Gi", LOGIN],
     ["dockerHubMirrorStorageClass", "Fast_SSD", MIRROR],
     ["dockerHubMirrorNetworkPolicy", "yes", MIRROR],
+    ["dockerHubMirrorTls", "maybe", MIRROR],
+    ["dockerHubMirrorTls", "true", MIRROR],
     ["dockerConfigJson", "not json", {}],
     ["dockerConfigJson", JSON.stringify({ credsStore: "desktop", auths: { "https://index.docker.io/v1/": {} } }), {}],
     ["credHelpers", JSON.stringify({ "https://ghcr.io/x": "ecr-login" }), {}],

@@ -242,3 +242,89 @@ describe("the mirror in KanikoBuilder", () => {
         expect(mocks.resources).toEqual([]);
     });
 });
+
+describe("the mirror with tls", () => {
+    const KEY = pulumi.secret("unit-mirror-tls-key-0123456789abcdef");
+
+    test("HTTPS with its own CA: config.yml and the cache-only twin serve TLS, probes use HTTPS, the key is in a Secret, Kaniko trusts the CA with no insecure flag", async () => {
+        const m = new DockerHubMirror("mirror", { namespace: "ci", nodePort: 30531, tls: true, secretKey: KEY });
+        await settle(m.host, m.executorFlags, m.containerdFiles, m.caCertificate);
+        const config = parse(await valueOf(m.configYaml));
+        expect(config.http.tls).toEqual({ certificate: "/auth/tls.crt", key: "/auth/tls.key" });
+        expect(config.proxy).toEqual({ remoteurl: MIRROR_DEFAULTS.remoteUrl });
+        const configMap = byType("kubernetes:core/v1:ConfigMap").find((c) => c.metadata.name === "docker-hub-mirror-config")!;
+        expect(parse(configMap.data["config-cache-only.yml"]).http.tls).toEqual(config.http.tls);
+        expect(await valueOf(m.executorFlags)).toEqual([
+            "--registry-mirror=docker-hub-mirror.ci.svc.cluster.local:5000",
+            "--registry-certificate=docker-hub-mirror.ci.svc.cluster.local:5000=/kaniko/registry-ca/mirror-ca.crt",
+        ]);
+        const secret = mocks.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.name === "mirror-tls")!;
+        expect(isWireSecret(secret.inputs.data)).toBe(true);
+        const data = unwrapSecrets(secret.inputs).data;
+        expect(Object.keys(data).sort()).toEqual(["tls.crt", "tls.key"]);
+        expect(Buffer.from(data["tls.key"], "base64").toString()).toContain("PRIVATE KEY");
+        const pod = one("kubernetes:apps/v1:Deployment").spec.template.spec;
+        expect(pod.containers[0].readinessProbe.httpGet.scheme).toBe("HTTPS");
+        expect(pod.volumes.find((v: any) => v.name === "auth")).toEqual({ name: "auth", secret: { secretName: "docker-hub-mirror-auth", items: [{ key: "tls.crt", path: "tls.crt" }, { key: "tls.key", path: "tls.key" }] } });
+        expect(unwrapSecrets(secret.inputs).metadata.name).toBe("docker-hub-mirror-auth");
+        for (const r of mocks.resources.filter((r) => r.type.startsWith("kubernetes:"))) expect(() => validateK8sObject(unwrapSecrets(r.inputs))).not.toThrow();
+        // The CA is public; the nodes' files: docker.io's hosts.toml over https to localhost:<nodePort>, the CA beside it.
+        const ca = await valueOf(m.caCertificate);
+        expect(ca).toContain("BEGIN CERTIFICATE");
+        expect(await valueOf(m.containerdFiles)).toEqual({
+            "/etc/containerd/certs.d/docker.io/hosts.toml": mirrorHostsToml("localhost:30531", true),
+            "/etc/containerd/certs.d/docker.io/ca.crt": ca,
+        });
+        expect(mirrorHostsToml("localhost:30531", true)).toBe('server = "https://registry-1.docker.io"\n\n[host."https://localhost:30531"]\n  capabilities = ["pull", "resolve"]\n  ca = "ca.crt"\n');
+        expect(registered()).toEqual(expect.arrayContaining([["kubernetes:core/v1:ConfigMap", "mirror-tls-issued"]]));
+    });
+
+    test("the same inputs give the same certificate; a new token or certificate rolls the pod, the key stays out of plain inputs", async () => {
+        const run = async () => {
+            mocks.reset();
+            const m = new DockerHubMirror("mirror", { namespace: "ci", nodePort: 30531, tls: true, secretKey: KEY });
+            await settle(m.containerdFiles, m.caCertificate);
+            return { ca: await valueOf(m.caCertificate), annotations: one("kubernetes:apps/v1:Deployment").spec.template.metadata.annotations, secret: unwrapSecrets(mocks.resources.find((r) => r.name === "mirror-tls")!.inputs) };
+        };
+        const [a, b] = [await run(), await run()];
+        expect(b).toEqual(a);
+        mocks.reset();
+        new DockerHubMirror("mirror", { namespace: "ci", nodePort: 30531, secretKey: KEY });
+        await settle();
+        expect(one("kubernetes:apps/v1:Deployment").spec.template.metadata.annotations["kaniko-builder/auth-checksum"]).not.toBe(a.annotations["kaniko-builder/auth-checksum"]);
+        expect(JSON.stringify(mocks.resources.filter((r) => r.name !== "mirror-tls").map((r) => unwrapSecrets(r.inputs)))).not.toContain(Buffer.from(a.secret.data["tls.key"], "base64").toString().split("\n")[1]);
+    });
+
+    test("tls without a nodePort is refused before anything is registered", () => {
+        expect(() => new DockerHubMirror("mirror", { tls: true })).toThrow(/DockerHubMirror "mirror": tls is on without a nodePort\. Fix: give a nodePort/);
+        expect(registered()).toEqual([]);
+    });
+
+    test("in KanikoBuilder: the template trusts the mirror's CA (mirror-ca.crt in the -registry-ca ConfigMap, mounted), beside the local registry's (ca.crt)", async () => {
+        const b = new KanikoBuilder("kb", {
+            namespace: "ci",
+            localRegistry: { users: [{ username: "k", password: pulumi.secret("p") }], nodePort: 30500, tls: true, secretKey: KEY },
+            dockerHubMirror: { nodePort: 30501, tls: true, secretKey: KEY },
+        });
+        await settle(b.executorFlags, b.dockerHubMirrorContainerdFiles, b.dockerHubMirrorCaCertificate, b.registryCaCertificate, b.podYaml);
+        const flags = await valueOf(b.executorFlags);
+        expect(flags).toEqual(expect.arrayContaining([
+            "--registry-certificate=registry.ci.svc.cluster.local:5000=/kaniko/registry-ca/ca.crt",
+            "--registry-mirror=docker-hub-mirror.ci.svc.cluster.local:5000",
+            "--registry-certificate=docker-hub-mirror.ci.svc.cluster.local:5000=/kaniko/registry-ca/mirror-ca.crt",
+        ]));
+        expect(flags.join(" ")).not.toMatch(/insecure|skip-tls/);
+        const cas = byType("kubernetes:core/v1:ConfigMap").find((c) => c.metadata.name === "jenkins-agent-kaniko-registry-ca")!;
+        expect(cas.data).toEqual({ "ca.crt": await valueOf(b.registryCaCertificate), "mirror-ca.crt": await valueOf(b.dockerHubMirrorCaCertificate) });
+        expect(cas.data["ca.crt"]).not.toBe(cas.data["mirror-ca.crt"]);
+        const pod = parse(await valueOf(b.podYaml));
+        expect(pod.spec.volumes.find((v: any) => v.name === "registry-ca").configMap.items).toEqual([{ key: "ca.crt", path: "ca.crt" }, { key: "mirror-ca.crt", path: "mirror-ca.crt" }]);
+        expect(Object.keys((await valueOf(b.dockerHubMirrorContainerdFiles)) ?? {})).toEqual(["/etc/containerd/certs.d/docker.io/hosts.toml", "/etc/containerd/certs.d/docker.io/ca.crt"]);
+    });
+
+    test("the pod template refuses insecureRegistryMirror together with the mirror's CA", () => {
+        expect(() => new KanikoPodTemplate("t", { registryMirror: "hub.ci.svc.cluster.local:5000", insecureRegistryMirror: true, registryMirrorCaCertificate: "-----BEGIN CERTIFICATE-----" })).toThrow(
+            /KanikoPodTemplate "t": insecureRegistryMirror is true while the mirror's CA is given \(registryMirrorCaCertificate\)\. Fix: leave insecureRegistryMirror out/,
+        );
+    });
+});

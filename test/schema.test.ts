@@ -22,7 +22,7 @@ const EXPECTED: Record<string, { inputs: string[]; outputs: string[] }> = {
             "kanikoImage", "jnlpResources", "kanikoResources", "nodeSelector", "tolerations", "serviceAccountName", "imagePullSecrets", "env",
             "extraExecutorFlags", "baseImageCacheClaimName", "idleMinutes", "podRetention", "registry", "insecureRegistry", "imageName",
             "jenkinsReleaseName", "jenkinsNamespace", "cloudName", "jenkinsUrl", "jenkinsTunnel", "configMapName",
-            "jenkinsNameOverride", "jenkinsFullnameOverride", "jenkinsServiceAccountName", "agentRbac", "containerCap", "registryMirror", "insecureRegistryMirror",
+            "jenkinsNameOverride", "jenkinsFullnameOverride", "jenkinsServiceAccountName", "agentRbac", "containerCap", "registryMirror", "insecureRegistryMirror", "registryMirrorCaCertificate",
         ],
         outputs: [
             "podYaml", "jcascYaml", "executorFlags", "jenkinsfileSnippet", "label", "templateName", "cloudName", "namespace", "configMapName", "configMapNamespace", "configMap",
@@ -43,14 +43,15 @@ const EXPECTED: Record<string, { inputs: string[]; outputs: string[] }> = {
             "secretName", "dataKey", "namespace", "podTemplateLabel", "podTemplateConfigMap", "executorFlags", "jenkinsfileSnippet", "podYaml",
             "pushHost", "pullHost", "dockerConfigJson", "containerdHostsToml", "containerdHostsTomlPath", "dockerDaemonJson", "podTemplateSidecarLabel",
             "dockerHubMirrorHost", "dockerHubMirrorContainerdHostsToml", "dockerHubMirrorContainerdHostsTomlPath", "containerdFiles", "registryCaCertificate",
+            "dockerHubMirrorContainerdFiles", "dockerHubMirrorCaCertificate",
         ],
     },
     DockerHubMirror: {
         inputs: [
             "namespace", "name", "image", "remoteUrl", "upstreamUsername", "upstreamPassword", "secretKey", "persistence", "storageSize", "storageClassName",
-            "nodePort", "resources", "networkPolicy", "allowedNamespaces", "nodeCidrs",
+            "nodePort", "resources", "networkPolicy", "allowedNamespaces", "nodeCidrs", "tls",
         ],
-        outputs: ["host", "executorFlags", "configYaml", "containerdHostsToml", "containerdHostsTomlPath"],
+        outputs: ["host", "executorFlags", "configYaml", "containerdHostsToml", "containerdHostsTomlPath", "caCertificate", "tlsNotAfter", "containerdFiles"],
     },
 };
 

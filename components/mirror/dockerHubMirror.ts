@@ -4,6 +4,7 @@ import { asOutput, combine, isKnown, isKnownDeep, k8sArgs, mapNow, Now } from ".
 import { ContainerResources } from "../common";
 import { withComponent } from "../validation";
 import { registrySecretKey } from "../registry/secretKey";
+import { declareTlsMaterial, serviceDnsNames } from "../registry/tlsIssued";
 import {
     MIRROR_DEFAULTS,
     MirrorPlan,
@@ -12,6 +13,9 @@ import {
     mirrorDeployment,
     mirrorHostsToml,
     mirrorNodeAddress,
+    mirrorObjectNames,
+    mirrorRegistryInput,
+    mirrorTlsSecret,
     mirrorUpstreamSecret,
     planDockerHubMirror,
     upstreamLoginChecksum,
@@ -69,6 +73,16 @@ export interface DockerHubMirrorArgs {
     allowedNamespaces?: pulumi.Input<pulumi.Input<string>[]>;
     /** With `networkPolicy`: the nodes' address ranges, for nodes' pulls that arrive from another node. */
     nodeCidrs?: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * Serve HTTPS with a CA and a server certificate of the mirror's own (Ed25519, derived from
+     * `secretKey`, valid five years from the creation of the `<name>-tls-issued` ConfigMap; replace
+     * that object to renew them), for the Service's names and localhost. Kaniko trusts the CA
+     * through `--registry-certificate` (no `--insecure-registry` for the mirror), and nodes through
+     * the `containerdFiles` output (hosts.toml and ca.crt for docker.io). Needs `nodePort` (nodes
+     * pull from `localhost:<nodePort>`, a name the certificate holds). Default false. Must be known
+     * when the program runs.
+     */
+    tls?: boolean;
 }
 
 /** The arguments with defaults, as the plan takes them. */
@@ -87,12 +101,13 @@ function planInput(args: DockerHubMirrorArgs, values: Record<string, any>): Mirr
         networkPolicy: args.networkPolicy ?? MIRROR_DEFAULTS.networkPolicy,
         allowedNamespaces: values.allowedNamespaces,
         nodeCidrs: values.nodeCidrs,
+        tls: args.tls ?? MIRROR_DEFAULTS.tls,
     };
 }
 
 /** The arguments that are values (the login is read apart: it is secret). */
 function valueArgs(args: DockerHubMirrorArgs): Record<string, unknown> {
-    const { upstreamUsername: _u, upstreamPassword: _p, secretKey: _key, persistence: _persistence, networkPolicy: _np, ...values } = args;
+    const { upstreamUsername: _u, upstreamPassword: _p, secretKey: _key, persistence: _persistence, networkPolicy: _np, tls: _tls, ...values } = args;
     return values;
 }
 
@@ -131,7 +146,8 @@ const PRECHECKED = new WeakMap<DockerHubMirrorArgs, { plan?: MirrorPlan }>();
  * namespaces with `networkPolicy`.
  *
  * Objects: ConfigMap (config.yml), Secret (the upstream login, when given), PersistentVolumeClaim,
- * Deployment, Service, and optionally a NetworkPolicy.
+ * Deployment, Service, and optionally a NetworkPolicy; with `tls`, a Secret with the server
+ * certificate and the `<name>-tls-issued` ConfigMap.
  */
 export class DockerHubMirror extends pulumi.ComponentResource {
     /** The address pods pull through, e.g. `docker-hub-mirror.default.svc.cluster.local:5000` (Kaniko's `--registry-mirror`). */
@@ -144,6 +160,15 @@ export class DockerHubMirror extends pulumi.ComponentResource {
     public readonly containerdHostsToml: pulumi.Output<string>;
     /** Where that file goes on each node: `/etc/containerd/certs.d/docker.io/hosts.toml`. */
     public readonly containerdHostsTomlPath: pulumi.Output<string>;
+    /** With `tls`: the CA certificate (PEM, public) Kaniko and the nodes trust the mirror by; undefined without. */
+    public readonly caCertificate: pulumi.Output<string | undefined>;
+    /** With `tls`: when the CA and the certificate expire (RFC 3339); renew before (see `tls`). */
+    public readonly tlsNotAfter: pulumi.Output<string | undefined>;
+    /**
+     * Every file each node needs to pull docker.io through the mirror, by path: the hosts.toml, and
+     * with `tls` the CA beside it (`/etc/containerd/certs.d/docker.io/ca.crt`).
+     */
+    public readonly containerdFiles: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: DockerHubMirrorArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         const prechecked = precheckDockerHubMirror(name, args);
@@ -169,9 +194,19 @@ export class DockerHubMirror extends pulumi.ComponentResource {
         if (args.persistence ?? MIRROR_DEFAULTS.persistence) {
             new k8s.core.v1.PersistentVolumeClaim(`${name}-data`, object((p) => p.objects.persistentVolumeClaim!, ["metadata", "spec"]), parent);
         }
-        // Rolls the pod when the login changes (it is read at start); plain text, keyed with the secret key.
         const key = registrySecretKey(COMPONENT, name, args.secretKey, this);
-        const loginChecksum = pulumi.unsecret(combine(plan, pulumi.all([login, key]), (p, [l, k]) => upstreamLoginChecksum(p, l, k)));
+        // With TLS: the certificates, issued when the <name>-tls-issued ConfigMap was created, in a Secret the pod mounts.
+        const tls = args.tls
+            ? declareTlsMaterial(this, name, mapNow(plan, (p) => ({ input: mirrorRegistryInput(p.input), identity: p.identity, dnsNames: serviceDnsNames(p.input.name, p.input.namespace) })), key)
+            : undefined;
+        if (tls) {
+            const secret = pulumi.secret(combine(plan, tls.material, (p, t) => mirrorTlsSecret(p, t)));
+            const metadata = mapNow(plan, (p) => ({ ...p.objects.configMap.metadata, name: mirrorObjectNames(p.input.name).tls }));
+            dependsOn.push(new k8s.core.v1.Secret(`${name}-tls`, { metadata, type: "Opaque", data: pulumi.secret(secret.data) }, parent));
+        }
+        // Rolls the pod when the login or the certificate changes (read at start); plain text, keyed with the secret key.
+        const certificate = tls ? tls.material.certificate : pulumi.output(undefined);
+        const loginChecksum = pulumi.unsecret(combine(plan, pulumi.all([login, key, certificate]), (p, [l, k, c]) => upstreamLoginChecksum(p, l, k, c)));
         const deployment = combine(plan, loginChecksum, (p, sum) => mirrorDeployment(p, sum));
         new k8s.apps.v1.Deployment(name, k8sArgs(deployment, ["metadata", "spec"]), { parent: this, dependsOn });
         const service = new k8s.core.v1.Service(name, object((p) => p.objects.service, ["metadata", "spec"]), parent);
@@ -185,14 +220,22 @@ export class DockerHubMirror extends pulumi.ComponentResource {
             host: mapNow(plan, (p) => p.host),
             executorFlags: mapNow(plan, (p) => p.executorFlags),
             configYaml: mapNow(plan, (p) => p.configYaml),
-            containerdHostsToml: combine(plan, service.spec.clusterIP, (p, ip) => mirrorHostsToml(mirrorNodeAddress(p, ip))),
+            containerdHostsToml: combine(plan, service.spec.clusterIP, (p, ip) => mirrorHostsToml(mirrorNodeAddress(p, ip), p.input.tls)),
             containerdHostsTomlPath: mapNow(plan, (p) => p.containerdHostsTomlPath),
+            caCertificate: tls ? tls.caCertificate : pulumi.output(undefined),
+            tlsNotAfter: tls ? tls.notAfter : pulumi.output(undefined),
         };
+        const files = combine(plan, pulumi.all([outputs.containerdHostsToml, outputs.caCertificate]), (p, [toml, ca]): Record<string, string> =>
+            ca === undefined ? { [p.containerdHostsTomlPath]: toml } : { [p.containerdHostsTomlPath]: toml, [p.containerdHostsTomlPath.replace(/hosts\.toml$/, "ca.crt")]: ca },
+        );
         this.host = asOutput(outputs.host);
         this.executorFlags = asOutput(outputs.executorFlags);
         this.configYaml = asOutput(outputs.configYaml);
         this.containerdHostsToml = outputs.containerdHostsToml;
         this.containerdHostsTomlPath = asOutput(outputs.containerdHostsTomlPath);
-        this.registerOutputs(outputs);
+        this.caCertificate = outputs.caCertificate;
+        this.tlsNotAfter = outputs.tlsNotAfter;
+        this.containerdFiles = files;
+        this.registerOutputs({ ...outputs, containerdFiles: files });
     }
 }

@@ -4,7 +4,7 @@
  * containerd `hosts.toml` for `docker.io`. Every Kubernetes object and default is returned from
  * here; the component (dockerHubMirror.ts) only resolves inputs and wraps the objects.
  */
-import { insecureRegistryFlags, ContainerResources } from "../common";
+import { insecureRegistryFlags, ContainerResources, KANIKO_REGISTRY_CA, registryCertificateFlags } from "../common";
 import { checkResources } from "../validation";
 import { DEFAULT_REGISTRY_IMAGE, RegistryPlanInput, clusterRegistryAddresses } from "../registry/plan";
 import { DEFAULT_REALM, DEFAULT_RETENTION, REGISTRY_PATHS, REGISTRY_PORT, registryConfigYaml, secretChecksum } from "../registry/files";
@@ -31,6 +31,7 @@ export const MIRROR_DEFAULTS = {
     storageSize: "20Gi",
     resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } } as ContainerResources,
     networkPolicy: false,
+    tls: false,
 };
 
 /** Everything the mirror is declared from, resolved (passwords excepted). */
@@ -50,6 +51,8 @@ export interface MirrorPlanInput {
     networkPolicy: boolean;
     allowedNamespaces?: string[];
     nodeCidrs?: string[];
+    /** Serve HTTPS with a certificate from the mirror's own CA (see registry/tls.ts); needs `nodePort`. */
+    tls: boolean;
 }
 
 /** A login at the upstream registry (a Docker Hub user and access token). */
@@ -65,7 +68,7 @@ export interface MirrorPlan {
     identity: string;
     /** The address pods (Kaniko) pull through: `<name>.<namespace>.svc.cluster.local:5000`. */
     host: string;
-    /** Kaniko's flags: `--registry-mirror=<host>`, plain HTTP for that host only. */
+    /** Kaniko's flags: `--registry-mirror=<host>`, and plain HTTP for that host only, or with `tls` its CA (`--registry-certificate`). */
     executorFlags: string[];
     /** The registry's config.yml (proxy mode, no login of its own). */
     configYaml: string;
@@ -85,18 +88,18 @@ export interface MirrorPlan {
 /** Names of the mirror's objects. */
 export function mirrorObjectNames(name: string) {
     const names = registryObjectNames(name);
-    return { deployment: names.deployment, service: names.service, config: names.config, data: names.data, upstream: `${name}-upstream` };
+    return { deployment: names.deployment, service: names.service, config: names.config, data: names.data, upstream: `${name}-upstream`, tls: names.auth, tlsIssued: names.tlsIssued };
 }
 
 /** The input of the registry object builders the mirror shares with the local registry. */
-function registryInput(i: MirrorPlanInput): RegistryPlanInput {
+export function mirrorRegistryInput(i: MirrorPlanInput): RegistryPlanInput {
     return {
         namespace: i.namespace,
         name: i.name,
         appName: MIRROR_APP_NAME,
         image: i.image,
         auth: false,
-        tls: false,
+        tls: i.tls,
         realm: DEFAULT_REALM,
         persistence: i.persistence,
         storageSize: i.storageSize,
@@ -211,12 +214,15 @@ export function planDockerHubMirror(i: MirrorPlanInput): MirrorPlan {
     }
     (i.allowedNamespaces ?? []).forEach((ns, n) => validateNamespace(`allowedNamespaces[${n}]`, ns));
     (i.nodeCidrs ?? []).forEach((cidr, n) => validateCidr(`nodeCidrs[${n}]`, cidr));
-    const registry = registryInput(i);
+    if (i.tls && i.nodePort === undefined) {
+        throw new InvalidInputError("tls", "is on without a nodePort", "give a nodePort: nodes pull from localhost:<nodePort>, a name the mirror's certificate holds");
+    }
+    const registry = mirrorRegistryInput(i);
     const { pushHost: host } = clusterRegistryAddresses(registry);
-    const configYaml = registryConfigYaml({ auth: false, realm: DEFAULT_REALM, deleteEnabled: false, proxyRemoteUrl: i.remoteUrl });
+    const configYaml = registryConfigYaml({ auth: false, realm: DEFAULT_REALM, deleteEnabled: false, proxyRemoteUrl: i.remoteUrl, tls: i.tls });
     const configFiles = {
         [MIRROR_FILES.config]: configYaml,
-        [MIRROR_FILES.cacheOnlyConfig]: registryConfigYaml({ auth: false, realm: DEFAULT_REALM, deleteEnabled: false, readOnly: true }),
+        [MIRROR_FILES.cacheOnlyConfig]: registryConfigYaml({ auth: false, realm: DEFAULT_REALM, deleteEnabled: false, readOnly: true, tls: i.tls }),
         [MIRROR_FILES.runScript]: mirrorRunScript(),
     };
     const pvc = registryPvc(registry);
@@ -224,7 +230,7 @@ export function planDockerHubMirror(i: MirrorPlanInput): MirrorPlan {
         input: i,
         identity: `mirror/${i.namespace}/${i.name}`,
         host,
-        executorFlags: [`--registry-mirror=${host}`, ...insecureRegistryFlags(host)],
+        executorFlags: [`--registry-mirror=${host}`, ...(i.tls ? registryCertificateFlags(host, KANIKO_REGISTRY_CA.mirrorFile) : insecureRegistryFlags(host))],
         configYaml,
         configFiles,
         containerdHostsTomlPath: containerdHostsTomlPath(DOCKER_HUB_HOST),
@@ -263,8 +269,20 @@ export function mirrorUpstreamSecret(plan: MirrorPlan, login: UpstreamLogin): Re
  * (secretChecksum): the annotation stays in plain text for readable previews, and nobody without
  * the key can test a password guess against it.
  */
-export function upstreamLoginChecksum(plan: MirrorPlan, login: UpstreamLogin | undefined, key: string): string {
-    return secretChecksum(key, plan.identity, ...(login === undefined ? ["anonymous"] : ["login", login.username, login.password]));
+export function upstreamLoginChecksum(plan: MirrorPlan, login: UpstreamLogin | undefined, key: string, certificate?: string): string {
+    return secretChecksum(key, plan.identity, ...(login === undefined ? ["anonymous"] : ["login", login.username, login.password]), ...(certificate !== undefined ? ["tls", certificate] : []));
+}
+
+/** With `tls`: the Secret holding the mirror's server certificate and key, mounted where its config.yml reads them. */
+export function mirrorTlsSecret(plan: MirrorPlan, tls: { certificate: string; privateKey: string }): Record<string, any> {
+    const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
+    return {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { ...plan.objects.configMap.metadata, name: mirrorObjectNames(plan.input.name).tls },
+        type: "Opaque",
+        data: { "tls.crt": b64(tls.certificate), "tls.key": b64(tls.privateKey) },
+    };
 }
 
 /**
@@ -281,7 +299,7 @@ export function mirrorDeployment(plan: MirrorPlan, upstreamChecksum: string): Re
           ]
         : [];
     return registryDeployment(
-        registryInput(plan.input),
+        mirrorRegistryInput(plan.input),
         { config: checksum(JSON.stringify(plan.configFiles)), auth: upstreamChecksum },
         { command: ["/bin/sh", `${REGISTRY_PATHS.configDir}/${MIRROR_FILES.runScript}`], env },
     );
@@ -289,11 +307,14 @@ export function mirrorDeployment(plan: MirrorPlan, upstreamChecksum: string): Re
 
 /**
  * containerd's `hosts.toml` for `docker.io`: pull through the mirror at `address` (an address nodes
- * reach: `localhost:<nodePort>` or the Service's ClusterIP), over plain HTTP; Docker Hub itself when
- * the mirror does not answer. Goes to `/etc/containerd/certs.d/docker.io/hosts.toml`.
+ * reach: `localhost:<nodePort>` or the Service's ClusterIP), over plain HTTP, or with `tls` over
+ * HTTPS verified with the mirror's CA (`ca.crt` beside the file: containerd reads a relative `ca`
+ * from the file's directory); Docker Hub itself when the mirror does not answer. Goes to
+ * `/etc/containerd/certs.d/docker.io/hosts.toml`.
  */
-export function mirrorHostsToml(address: string): string {
-    return `server = "${DOCKER_HUB_URL}"\n\n[host."http://${address}"]\n  capabilities = ["pull", "resolve"]\n`;
+export function mirrorHostsToml(address: string, tls = false): string {
+    const host = tls ? `[host."https://${address}"]\n  capabilities = ["pull", "resolve"]\n  ca = "ca.crt"\n` : `[host."http://${address}"]\n  capabilities = ["pull", "resolve"]\n`;
+    return `server = "${DOCKER_HUB_URL}"\n\n${host}`;
 }
 
 /** The address nodes reach the mirror at: its NodePort on localhost, else its ClusterIP. */

@@ -1,5 +1,5 @@
 /** The Kaniko executor flags a template passes, derived from where it pushes and checked. Pure. */
-import { insecureRegistryFlags } from "../common";
+import { insecureRegistryFlags, KANIKO_REGISTRY_CA, registryCertificateFlags } from "../common";
 import { isDockerHubHost } from "../credentials/dockerConfig";
 import { InvalidInputError, quote, validateRegistryHost } from "../validation";
 import { KANIKO_CACHE_DIR } from "./pod";
@@ -49,8 +49,8 @@ export function deriveExecutorFlags(options: {
     registryFlags?: string[];
     baseImageCache: boolean;
     extraFlags: string[];
-    /** A Docker Hub mirror (`--registry-mirror`), and whether it speaks plain HTTP. */
-    registryMirror?: { host: string; insecure: boolean };
+    /** A Docker Hub mirror (`--registry-mirror`), and whether it speaks plain HTTP or is trusted by its own CA (mounted as KANIKO_REGISTRY_CA.mirrorFile). */
+    registryMirror?: { host: string; insecure: boolean; ca?: boolean };
 }): string[] {
     const flags: string[] = [];
     if (options.registryFlags !== undefined) {
@@ -70,9 +70,10 @@ export function deriveExecutorFlags(options: {
         flags.push(...insecureRegistryFlags(options.registry.host));
     }
     if (options.registryMirror !== undefined) {
-        const { host, insecure } = options.registryMirror;
+        const { host, insecure, ca } = options.registryMirror;
         flags.push(`--registry-mirror=${host}`);
         if (insecure && !flags.includes(insecureRegistryFlags(host)[0])) flags.push(...insecureRegistryFlags(host));
+        if (ca) flags.push(...registryCertificateFlags(host, KANIKO_REGISTRY_CA.mirrorFile));
     }
     // No layer cache on Docker Hub by default: `<registry>/cache` would be a new repository with the
     // account's default visibility, usually public, publishing every build's layers.

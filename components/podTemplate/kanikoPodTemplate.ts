@@ -68,8 +68,15 @@ export interface KanikoPodTemplateSettings {
      * mirror fails. Kaniko sends only Docker Hub images there.
      */
     registryMirror?: pulumi.Input<string>;
-    /** The mirror speaks plain HTTP (a `DockerHubMirror` does): adds `--insecure-registry` and `--skip-tls-verify-registry` for its host only. Default false. */
+    /** The mirror speaks plain HTTP (a `DockerHubMirror` without `tls`): adds `--insecure-registry` and `--skip-tls-verify-registry` for its host only. Default false. */
     insecureRegistryMirror?: pulumi.Input<boolean>;
+    /**
+     * The mirror's CA certificate (PEM), when it serves TLS with its own CA (a `DockerHubMirror` with
+     * `tls` gives it as `caCertificate`): the template puts it in the ConfigMap
+     * `<ConfigMap name>-registry-ca` as `mirror-ca.crt`, mounts it, and adds
+     * `--registry-certificate=<mirror>=/kaniko/registry-ca/mirror-ca.crt`. Not with `insecureRegistryMirror`.
+     */
+    registryMirrorCaCertificate?: pulumi.Input<string>;
     /** Image repository name used in the Jenkinsfile snippet's `--destination`. Default `my-app`. */
     imageName?: pulumi.Input<string>;
     /** Helm release name of the Jenkins chart (its ConfigMap label and service names follow from it). Default `jenkins`. */
@@ -148,8 +155,12 @@ export interface KanikoPodTemplateArgs extends KanikoPodTemplateSettings {
 }
 
 /** The arguments with the local registry's address and flags in place of the reference to it. */
-function wiredArgs(args: KanikoPodTemplateArgs): Omit<KanikoPodTemplateArgs, "credentials" | "localRegistry"> & { registryFlags?: pulumi.Input<pulumi.Input<string>[]> } {
-    const { credentials: _credentials, localRegistry, ...plain } = args;
+function wiredArgs(
+    args: KanikoPodTemplateArgs,
+): Omit<KanikoPodTemplateArgs, "credentials" | "localRegistry" | "registryMirrorCaCertificate"> & { registryFlags?: pulumi.Input<pulumi.Input<string>[]>; registryMirrorCa?: boolean } {
+    // The mirror's CA goes to a ConfigMap of its own, not into the render: whether there is one is enough.
+    const { credentials: _credentials, localRegistry, registryMirrorCaCertificate, ...rest } = args;
+    const plain = registryMirrorCaCertificate !== undefined ? { ...rest, registryMirrorCa: true } : rest;
     return localRegistry ? { ...plain, registry: localRegistry.pushHost, registryFlags: localRegistry.executorFlags } : plain;
 }
 
@@ -277,18 +288,22 @@ export class KanikoPodTemplate extends pulumi.ComponentResource {
         }
 
         this.configMap = new k8s.core.v1.ConfigMap(name, k8sArgs(mapNow(rendered, (t) => t.configMap), ["metadata", "data"]), parent);
-        // The local registry's CA, where its flags ask Kaniko to read it (the CA is public: a ConfigMap).
+        // The local registry's and the mirror's CAs, where their flags ask Kaniko to read them (a CA is public: a ConfigMap).
         mapNow(rendered, (t) => {
             if (t.registryCaConfigMap === undefined) return t;
-            const ca = pulumi.output(args.localRegistry?.caCertificate).apply((pem) =>
-                withComponent(COMPONENT, name, () => {
-                    if (typeof pem !== "string" || !pem.includes("BEGIN CERTIFICATE")) {
-                        throw new InvalidInputError("localRegistry.caCertificate", "is missing while the registry's flags read its CA (--registry-certificate)", "give the registry's caCertificate (a LocalInsecureRegistry with tls gives it)");
-                    }
-                    return pem;
-                }),
-            );
-            new k8s.core.v1.ConfigMap(`${name}-registry-ca`, { metadata: t.registryCaConfigMap.metadata, data: { [KANIKO_REGISTRY_CA.file]: ca } }, parent);
+            const certificate = (field: string, given: pulumi.Input<string | undefined> | undefined, fix: string) =>
+                pulumi.output(given).apply((pem) =>
+                    withComponent(COMPONENT, name, () => {
+                        if (typeof pem !== "string" || !pem.includes("BEGIN CERTIFICATE")) throw new InvalidInputError(field, "is missing while the flags read it (--registry-certificate)", fix);
+                        return pem;
+                    }),
+                );
+            const sources: Record<string, () => pulumi.Output<string>> = {
+                [KANIKO_REGISTRY_CA.file]: () => certificate("localRegistry.caCertificate", args.localRegistry?.caCertificate, "give the registry's caCertificate (a LocalInsecureRegistry with tls gives it)"),
+                [KANIKO_REGISTRY_CA.mirrorFile]: () => certificate("registryMirrorCaCertificate", args.registryMirrorCaCertificate, "give the mirror's caCertificate (a DockerHubMirror with tls gives it)"),
+            };
+            const data = Object.fromEntries((t.registryCaFiles ?? [KANIKO_REGISTRY_CA.file]).map((file) => [file, sources[file]()]));
+            new k8s.core.v1.ConfigMap(`${name}-registry-ca`, { metadata: t.registryCaConfigMap.metadata, data }, parent);
             return t;
         });
         // The controller's rights in the agents' namespace, where it is not the controller's own.

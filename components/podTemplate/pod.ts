@@ -41,6 +41,8 @@ export interface EnvVar {
 export interface KanikoPodOptions {
     /** A ConfigMap (in the pod's namespace) with the local registry's CA as `ca.crt`, mounted where its --registry-certificate flag reads it. */
     registryCaConfigMapName?: string;
+    /** The CA files in it (KANIKO_REGISTRY_CA: the local registry's, the mirror's). Default the local registry's alone. */
+    registryCaFiles?: string[];
     jnlpImage: string;
     kanikoImage: string;
     jnlpResources: ContainerResources;
@@ -108,8 +110,9 @@ export function buildKanikoPod(o: KanikoPodOptions): Record<string, unknown> {
     }
 
     if (o.registryCaConfigMapName !== undefined) {
+        const files = o.registryCaFiles ?? [KANIKO_REGISTRY_CA.file];
         volumeMounts.push({ name: "registry-ca", mountPath: KANIKO_REGISTRY_CA.dir, readOnly: true });
-        volumes.push({ name: "registry-ca", configMap: { name: o.registryCaConfigMapName, items: [{ key: KANIKO_REGISTRY_CA.file, path: KANIKO_REGISTRY_CA.file }] } });
+        volumes.push({ name: "registry-ca", configMap: { name: o.registryCaConfigMapName, items: files.map((f) => ({ key: f, path: f })) } });
     }
 
     const spec: Record<string, unknown> = {};

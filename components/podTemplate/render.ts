@@ -33,6 +33,8 @@ export interface Resolved {
     insecureRegistry?: boolean;
     registryMirror?: string;
     insecureRegistryMirror?: boolean;
+    /** The mirror serves TLS with its own CA, given as registryMirrorCaCertificate (the CA itself is not rendered). */
+    registryMirrorCa?: boolean;
     /** The flags a LocalInsecureRegistry says it needs. */
     registryFlags?: string[];
     imageName?: string;
@@ -95,6 +97,8 @@ export interface RenderedPodTemplate {
      * the ConfigMap the pods mount it from, in the agents' namespace, without its data (the CA).
      */
     registryCaConfigMap?: Record<string, any>;
+    /** The files that ConfigMap holds (KANIKO_REGISTRY_CA.file: the local registry's CA; mirrorFile: the mirror's). */
+    registryCaFiles?: string[];
     executorFlags: string[];
     jenkinsfileSnippet: string;
 }
@@ -164,11 +168,17 @@ export function renderKanikoPodTemplate(r: Resolved, o: { documents?: boolean } 
         extraFlags: r.extraExecutorFlags ?? [],
         registryMirror: checkMirror(r),
     });
-    // A registry flag that reads the CA from the mount asks for the mount (and its ConfigMap).
+    // A registry flag that reads a CA from the mount asks for the mount (and its ConfigMap): the
+    // local registry's flags, the mirror's with its CA.
     const caPath = `${KANIKO_REGISTRY_CA.dir}/${KANIKO_REGISTRY_CA.file}`;
-    const registryCaConfigMapName = (r.registryFlags ?? []).some((f) => f.startsWith("--registry-certificate=") && f.endsWith(`=${caPath}`)) ? `${names.configMapName}-registry-ca` : undefined;
+    const registryCaFiles = [
+        ...((r.registryFlags ?? []).some((f) => f.startsWith("--registry-certificate=") && f.endsWith(`=${caPath}`)) ? [KANIKO_REGISTRY_CA.file] : []),
+        ...(r.registryMirror !== undefined && r.registryMirrorCa ? [KANIKO_REGISTRY_CA.mirrorFile] : []),
+    ];
+    const registryCaConfigMapName = registryCaFiles.length > 0 ? `${names.configMapName}-registry-ca` : undefined;
     const pod = buildKanikoPod({
         registryCaConfigMapName,
+        registryCaFiles,
         jnlpImage: r.jnlpImage ?? DEFAULT_JNLP_IMAGE,
         kanikoImage: r.kanikoImage ?? DEFAULT_KANIKO_IMAGE,
         jnlpResources: r.jnlpResources ?? DEFAULT_JNLP_RESOURCES,
@@ -213,7 +223,7 @@ export function renderKanikoPodTemplate(r: Resolved, o: { documents?: boolean } 
         jcascYaml,
         configMap: podTemplateConfigMap({ configMapName: names.configMapName, jenkinsNamespace: names.jenkinsNamespace, sidecarLabel, jcascYaml, podYaml }),
         ...(registryCaConfigMapName
-            ? { registryCaConfigMap: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: registryCaConfigMapName, namespace, labels: partOf() } } }
+            ? { registryCaConfigMap: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: registryCaConfigMapName, namespace, labels: partOf() } }, registryCaFiles }
             : {}),
         executorFlags,
         jenkinsfileSnippet: jenkinsfileSnippet({
@@ -224,7 +234,7 @@ export function renderKanikoPodTemplate(r: Resolved, o: { documents?: boolean } 
 }
 
 /** The Docker Hub mirror's host and transport, checked (undefined without one). */
-function checkMirror(r: Resolved): { host: string; insecure: boolean } | undefined {
+function checkMirror(r: Resolved): { host: string; insecure: boolean; ca: boolean } | undefined {
     if (r.registryMirror === undefined) {
         if (r.insecureRegistryMirror) throw new InvalidInputError("insecureRegistryMirror", "is true but no registryMirror is given", "set registryMirror to the mirror's host:port, or leave insecureRegistryMirror out");
         return undefined;
@@ -232,7 +242,10 @@ function checkMirror(r: Resolved): { host: string; insecure: boolean } | undefin
     if (typeof r.registryMirror !== "string" || /[/@]/.test(r.registryMirror)) {
         throw new InvalidInputError("registryMirror", `${quote(r.registryMirror)} is not a registry host`, "give the mirror's host and optional port, without scheme or path, e.g. \"docker-hub-mirror.default.svc.cluster.local:5000\"");
     }
-    return { host: validateRegistryHost("registryMirror", r.registryMirror), insecure: r.insecureRegistryMirror ?? false };
+    if (r.insecureRegistryMirror && r.registryMirrorCa) {
+        throw new InvalidInputError("insecureRegistryMirror", "is true while the mirror's CA is given (registryMirrorCaCertificate)", "leave insecureRegistryMirror out: a mirror with its own CA is trusted through it");
+    }
+    return { host: validateRegistryHost("registryMirror", r.registryMirror), insecure: r.insecureRegistryMirror ?? false, ca: r.registryMirrorCa ?? false };
 }
 
 /** Values valid for any template, standing in for arguments not known yet (their own check waits until they resolve). */

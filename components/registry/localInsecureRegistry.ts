@@ -3,7 +3,8 @@ import * as docker from "@pulumi/docker";
 import * as k8s from "@pulumi/kubernetes";
 import { checksum, containerdHostsToml, ContainerResources } from "../common";
 import { registrySecretKey } from "./secretKey";
-import { RegistryTls, registryTls } from "./tls";
+import { RegistryTls } from "./tls";
+import { declareTlsMaterial, serviceDnsNames } from "./tlsIssued";
 import { RegistryLogin } from "../credentials/registryCredsSecret";
 import { asOutput, combine, isKnown, isKnownDeep, k8sArgs, mapNow, Now } from "../inputs";
 import { InvalidInputError, quote, withComponent } from "../validation";
@@ -19,7 +20,6 @@ import {
     registryNetworkPolicy,
     registryPvc,
     registryService,
-    registryTlsIssuedConfigMap,
 } from "./manifests";
 import { DockerPlan, dockerPlanInput, planClusterRegistry, planDockerRegistry, RegistryPlan, registryPlanInput, validateRegistryUsers } from "./plan";
 
@@ -127,11 +127,7 @@ export interface LocalInsecureRegistryArgs {
 }
 
 /** The names the registry's certificate holds: its Service's, short and long, localhost, and the address from outside. */
-function registryDnsNames(p: RegistryPlan): string[] {
-    const { name, namespace } = p.input;
-    const outside = p.hostFromOutside?.replace(/:\d+$/, "");
-    return [...new Set([`${name}.${namespace}.svc.cluster.local`, `${name}.${namespace}.svc`, `${name}.${namespace}`, name, "localhost", ...(outside ? [outside] : [])])];
-}
+const registryDnsNames = (p: RegistryPlan): string[] => serviceDnsNames(p.input.name, p.input.namespace, p.hostFromOutside);
 
 /** What is derived from the users' passwords and the secret key: the htpasswd file, the http secret and their keyed checksum. */
 interface RegistryMaterial {
@@ -283,7 +279,10 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
         // pod when they change is keyed, so that it can stay in plain text in the Deployment.
         const key = registrySecretKey(COMPONENT, name, args.secretKey, this);
         // With TLS: the certificates, issued when the <name>-tls-issued ConfigMap was created.
-        const tls = mode === "cluster" && args.tls ? this.declareTls(name, plan as Now<RegistryPlan>, key) : undefined;
+        const tls =
+            mode === "cluster" && args.tls
+                ? declareTlsMaterial(this, name, mapNow(plan as Now<RegistryPlan>, (p) => ({ input: p.input, identity: p.identity, dnsNames: registryDnsNames(p) })), key)
+                : undefined;
         const material = pulumi.secret(
             combine(
                 plan,
@@ -354,23 +353,6 @@ export class LocalInsecureRegistry extends pulumi.ComponentResource {
         this.tlsNotAfter = outputs.tlsNotAfter;
         this.containerdFiles = outputs.containerdFiles;
         this.registerOutputs(outputs);
-    }
-
-    /**
-     * The TLS material: the object whose creation time is the issue time, then the CA and the server
-     * certificate for the Service's names and localhost (registryTls). Secret, but the CA certificate.
-     */
-    private declareTls(name: string, plan: Now<RegistryPlan>, key: pulumi.Output<string>): { material: pulumi.Output<RegistryTls>; caCertificate: pulumi.Output<string>; notAfter: pulumi.Output<string> } {
-        // Delete before replace: `pulumi up --replace` of an object with a fixed name otherwise creates
-        // the "new" one over the old (server-side apply: same object, same creation time) and then
-        // deletes it (found by the engine tier's renewal test).
-        const issued = new k8s.core.v1.ConfigMap(`${name}-tls-issued`, k8sArgs(mapNow(plan, (p) => registryTlsIssuedConfigMap(p.input)), ["metadata", "data"]), { parent: this, deleteBeforeReplace: true });
-        const material = pulumi.secret(
-            combine(plan, pulumi.all([key, issued.metadata.creationTimestamp]), (p, [k, time]) =>
-                registryTls({ key: k, identity: p.identity, issued: time, dnsNames: registryDnsNames(p), ipAddresses: ["127.0.0.1"] }),
-            ),
-        );
-        return { material, caCertificate: pulumi.unsecret(material.caCertificate), notAfter: pulumi.unsecret(material.notAfter) };
     }
 
     /** The in-cluster objects, from the plan (plain when it is known) and the password-derived material. */

@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 import { runAsync } from "../helpers/tools";
+import { DEFAULT_REGISTRY_IMAGE } from "../../components";
 import { asJenkinsStartsIt, kubectl, kubectlOk } from "./cluster";
 
 /** The workspace Jenkins shares between the agent's containers (see asJenkinsStartsIt). */
@@ -147,4 +148,90 @@ export function skopeoClient(host: string, login: () => string, scratch: () => s
         return { ok: false, error: last };
     }
     return { push, pull };
+}
+
+/** The registry that plays Docker Hub: the pinned registry image with a config of its own, no login, on an emptyDir. */
+function dockerHubStandIn(hub: string, nodePort: number, image: string): Record<string, any>[] {
+    const labels = { app: "docker-hub-stand-in" };
+    const config = "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /var/lib/registry\nhttp:\n  addr: :5000\n";
+    return [
+        { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "hub-config", namespace: hub }, data: { "config.yml": config } },
+        {
+            apiVersion: "apps/v1",
+            kind: "Deployment",
+            metadata: { name: "hub", namespace: hub },
+            spec: {
+                selector: { matchLabels: labels },
+                template: {
+                    metadata: { labels },
+                    spec: {
+                        securityContext: { runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+                        containers: [
+                            {
+                                name: "registry",
+                                image,
+                                command: ["registry", "serve", "/etc/docker/registry/config.yml"],
+                                ports: [{ name: "http", containerPort: 5000 }],
+                                readinessProbe: { httpGet: { path: "/", port: "http" }, periodSeconds: 2 },
+                                securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                                volumeMounts: [
+                                    { name: "config", mountPath: "/etc/docker/registry" },
+                                    { name: "data", mountPath: "/var/lib/registry" },
+                                ],
+                            },
+                        ],
+                        volumes: [
+                            { name: "config", configMap: { name: "hub-config" } },
+                            { name: "data", emptyDir: {} },
+                        ],
+                    },
+                },
+            },
+        },
+        {
+            apiVersion: "v1",
+            kind: "Service",
+            metadata: { name: "hub", namespace: hub },
+            spec: { type: "NodePort", selector: labels, ports: [{ name: "http", port: 5000, targetPort: "http", nodePort }] },
+        },
+    ];
+}
+
+/**
+ * Starts the Docker Hub stand-in in namespace `hub` on `nodePort` (the registry image the package
+ * pins, preloaded on kcluster) and pushes the base image to it as `image` (e.g. library/x:1),
+ * anonymously: the stand-in has no login, as Docker Hub's public images need none to pull.
+ */
+export async function startDockerHubStandIn(hub: string, nodePort: number, image: string): Promise<void> {
+    for (const object of dockerHubStandIn(hub, nodePort, DEFAULT_REGISTRY_IMAGE)) kubectlOk(["apply", "--server-side", "-f", "-"], JSON.stringify(object));
+    kubectlOk(["-n", hub, "rollout", "status", "deployment/hub", "--timeout=180s"]);
+    const client = registryClient(hub, `localhost:${nodePort}`);
+    const deadline = Date.now() + 60_000;
+    while ((await client.get("/v2/", false).catch(() => ({ status: 0 }))).status !== 200) {
+        if (Date.now() > deadline) throw new Error(`the Docker Hub stand-in on localhost:${nodePort} does not answer`);
+        await new Promise((r) => setTimeout(r, 500));
+    }
+    const pushed = spawnSync("skopeo", ["copy", "--dest-tls-verify=false", baseImage(), `docker://localhost:${nodePort}/${image}`], { encoding: "utf8", timeout: 300_000 });
+    if (pushed.status !== 0) throw new Error(`push to the Docker Hub stand-in: ${pushed.stderr}`);
+}
+
+/**
+ * The stack config of a cluster test with an in-cluster registry and the Docker Hub mirror in
+ * namespace `ns`, the mirror fetching from the stand-in in `hub` (startDockerHubStandIn), on the
+ * given NodePorts; `extra` adds keys (localRegistryTls, dockerHubMirrorTls).
+ */
+export function registryAndMirrorConfig(ns: string, hub: string, ports: { local: number; mirror: number }, password: string, extra: Record<string, string> = {}): Record<string, string> {
+    return {
+        namespace: ns,
+        jenkinsNamespace: ns,
+        localRegistry: "cluster",
+        localRegistryPassword: password,
+        localRegistryNodePort: String(ports.local),
+        localRegistryStorageSize: "1Gi",
+        dockerHubMirror: "true",
+        dockerHubMirrorRemoteUrl: `http://hub.${hub}.svc.cluster.local:5000`,
+        dockerHubMirrorNodePort: String(ports.mirror),
+        dockerHubMirrorStorageSize: "1Gi",
+        ...extra,
+    };
 }

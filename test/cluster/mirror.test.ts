@@ -8,12 +8,10 @@
  * through the mirror once the `dockerHubMirrorContainerdHostsToml` output is written where
  * `dockerHubMirrorContainerdHostsTomlPath` says (the test puts back what was there before).
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { recordSkip } from "../helpers/skips";
-import { DEFAULT_REGISTRY_IMAGE } from "../../components";
-import { baseImage, kanikoBuild, registryClient, startAgentPod, writeContext } from "./build";
+import { kanikoBuild, registryAndMirrorConfig, registryClient, startAgentPod, startDockerHubStandIn, writeContext } from "./build";
 import { applyRender, countBuild, createNamespace, eventually, jcascPods, kubectlOk, ownNamespaces, podOutcome, render, startPod, tempDir } from "./kube";
 
 const work = tempDir("kb-cluster-mirror-");
@@ -21,81 +19,17 @@ const [hub, ns] = ownNamespaces("mirror-hub", "mirror");
 const PORTS = { local: 30630, mirror: 30631, hub: 30632 };
 const HUB_IMAGE = "library/mirror-base:1";
 
-/** The registry that plays Docker Hub: the pinned registry image with a config of its own, no login, on an emptyDir. */
-function dockerHubStandIn(image: string): Record<string, any>[] {
-    const labels = { app: "docker-hub-stand-in" };
-    const config = "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /var/lib/registry\nhttp:\n  addr: :5000\n";
-    return [
-        { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "hub-config", namespace: hub }, data: { "config.yml": config } },
-        {
-            apiVersion: "apps/v1",
-            kind: "Deployment",
-            metadata: { name: "hub", namespace: hub },
-            spec: {
-                selector: { matchLabels: labels },
-                template: {
-                    metadata: { labels },
-                    spec: {
-                        securityContext: { runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
-                        containers: [
-                            {
-                                name: "registry",
-                                image,
-                                command: ["registry", "serve", "/etc/docker/registry/config.yml"],
-                                ports: [{ name: "http", containerPort: 5000 }],
-                                readinessProbe: { httpGet: { path: "/", port: "http" }, periodSeconds: 2 },
-                                securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
-                                volumeMounts: [
-                                    { name: "config", mountPath: "/etc/docker/registry" },
-                                    { name: "data", mountPath: "/var/lib/registry" },
-                                ],
-                            },
-                        ],
-                        volumes: [
-                            { name: "config", configMap: { name: "hub-config" } },
-                            { name: "data", emptyDir: {} },
-                        ],
-                    },
-                },
-            },
-        },
-        {
-            apiVersion: "v1",
-            kind: "Service",
-            metadata: { name: "hub", namespace: hub },
-            spec: { type: "NodePort", selector: labels, ports: [{ name: "http", port: 5000, targetPort: "http", nodePort: PORTS.hub }] },
-        },
-    ];
-}
-
 let rendered: ReturnType<typeof render>;
 const mirrorHost = () => rendered.outputs.dockerHubMirrorHost as string;
 
 beforeAll(async () => {
     // The registry image the package pins (preloaded on kcluster, pulled elsewhere) plays Docker Hub.
     createNamespace(hub);
-    for (const object of dockerHubStandIn(DEFAULT_REGISTRY_IMAGE)) kubectlOk(["apply", "--server-side", "-f", "-"], JSON.stringify(object));
-    kubectlOk(["-n", hub, "rollout", "status", "deployment/hub", "--timeout=180s"]);
-    const hubClient = registryClient(hub, `localhost:${PORTS.hub}`);
-    await eventually(`the Docker Hub stand-in on localhost:${PORTS.hub}`, 60_000, async () => (await hubClient.get("/v2/", false)).status === 200);
-    // Pushed anonymously: the stand-in has no login, as Docker Hub's public images need none to pull.
-    const pushed = spawnSync("skopeo", ["copy", "--dest-tls-verify=false", baseImage(), `docker://localhost:${PORTS.hub}/${HUB_IMAGE}`], { encoding: "utf8", timeout: 300_000 });
-    if (pushed.status !== 0) throw new Error(`push to the Docker Hub stand-in: ${pushed.stderr}`);
+    await startDockerHubStandIn(hub, PORTS.hub, HUB_IMAGE);
 
     rendered = render(
         work.path,
-        {
-            namespace: ns,
-            jenkinsNamespace: ns,
-            localRegistry: "cluster",
-            localRegistryPassword: "local-pw-fake",
-            localRegistryNodePort: String(PORTS.local),
-            localRegistryStorageSize: "1Gi",
-            dockerHubMirror: "true",
-            dockerHubMirrorRemoteUrl: `http://hub.${hub}.svc.cluster.local:5000`,
-            dockerHubMirrorNodePort: String(PORTS.mirror),
-            dockerHubMirrorStorageSize: "1Gi",
-        },
+        registryAndMirrorConfig(ns, hub, PORTS, "local-pw-fake"),
         { showSecrets: true },
     );
     applyRender(rendered);

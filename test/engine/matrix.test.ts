@@ -133,11 +133,24 @@ const CASES: Case[] = [
             localRegistryNodePort: "30554",
             localRegistryStorageSize: "1Gi",
             localRegistryTls: "true",
+            // The mirror over TLS beside it (Docker Hub is out of reach: it serves its empty cache).
+            dockerHubMirror: "true",
+            dockerHubMirrorNodePort: "30559",
+            dockerHubMirrorStorageSize: "1Gi",
+            dockerHubMirrorTls: "true",
         },
         secrets: ["localRegistryPassword", "registrySecretKey"],
         async check(s, outputs) {
             expect(outputs.executorFlags.join(" ")).toContain("--registry-certificate=");
             expect(outputs.executorFlags.join(" ")).not.toMatch(/--insecure|--skip-tls-verify/);
+            // The mirror: HTTPS verified with its own CA (GET /v2/ is open: 200), refused without it;
+            // the nodes' files name it over https with that CA beside the hosts.toml.
+            const mirrorCa: string = outputs.dockerHubMirrorCaCertificate;
+            expect(mirrorCa).toContain("BEGIN CERTIFICATE");
+            expect(await eventually("the mirror's HTTPS NodePort", 120_000, () => httpsStatus(30559, mirrorCa).catch(() => undefined))).toBe(200);
+            await expect(httpsStatus(30559)).rejects.toThrow(/self.signed|unable to verify|certificate/i);
+            expect(outputs.dockerHubMirrorContainerdFiles["/etc/containerd/certs.d/docker.io/ca.crt"]).toBe(mirrorCa);
+            expect(outputs.dockerHubMirrorContainerdFiles["/etc/containerd/certs.d/docker.io/hosts.toml"]).toContain('[host."https://localhost:30559"]');
             const ca: string = outputs.registryCaCertificate;
             expect(ca).toContain("BEGIN CERTIFICATE");
             // HTTPS on the NodePort, verified with the stack's CA (401: it asks for the login); refused without it.
