@@ -7,7 +7,7 @@
 import { insecureRegistryFlags, ContainerResources, KANIKO_REGISTRY_CA, registryCertificateFlags } from "../common";
 import { checkResources } from "../validation";
 import { DEFAULT_REGISTRY_IMAGE, RegistryPlanInput, clusterRegistryAddresses } from "../registry/plan";
-import { DEFAULT_REALM, DEFAULT_RETENTION, REGISTRY_PATHS, REGISTRY_PORT, registryConfigYaml, secretChecksum } from "../registry/files";
+import { DEFAULT_REALM, DEFAULT_RETENTION, REGISTRY_PATHS, REGISTRY_PORT, registryConfigYaml, secretChecksum, SERVE_AND_STOP } from "../registry/files";
 import { checksum, containerdHostsTomlPath } from "../common";
 import { registryDeployment, registryNetworkPolicy, registryObjectNames, registryPvc, registryService } from "../registry/manifests";
 import { validateCidr, validateNodePort } from "../validation";
@@ -175,8 +175,7 @@ export function mirrorRunScript(configDir: string = REGISTRY_PATHS.configDir): s
         "set -u",
         `retry=\${MIRROR_RETRY_SECONDS:-${MIRROR_RETRY_SECONDS}}`,
         'pid=""',
-        'serve() { registry serve "$1" & pid=$!; }',
-        'stop() { if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=""; fi; }',
+        ...SERVE_AND_STOP,
         'pause() { sleep "$1" & wait $!; }',
         "trap 'stop; exit 0' TERM INT",
         "while :; do",

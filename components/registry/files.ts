@@ -285,6 +285,30 @@ export function maintenanceScript(r: RetentionOptions): string {
 }
 
 /**
+ * The shell functions run.sh and the mirror's mirror.sh serve the registry with: `serve <config>`
+ * starts it in the background, `stop` ends it. A TERM that reaches the child before it has become
+ * the registry (between the shell's fork and its exec) is taken by the shell's own handler and
+ * lost, and a plain `wait` then waited for ever: the fault suite's registry restarted with a
+ * maintenance request pending hung so, serving read-write, the request never run. So `stop` sends
+ * TERM again every second until the registry is gone, KILL after 20 s, then reaps it.
+ */
+export const SERVE_AND_STOP: readonly string[] = [
+    'serve() { registry serve "$1" & pid=$!; }',
+    'alive() { [ -e "/proc/$1" ] && ! grep -q "^State:[[:space:]]*Z" "/proc/$1/status" 2>/dev/null; }',
+    'stop() {',
+    '  if [ -n "$pid" ]; then',
+    '    n=0',
+    '    while alive "$pid" && [ "$n" -lt 200 ]; do',
+    '      if [ $((n % 10)) -eq 0 ]; then kill -TERM "$pid" 2>/dev/null; [ "$n" -gt 0 ] && echo "registry $pid still runs $((n / 10)) s after TERM: TERM again"; fi',
+    '      sleep 0.1; n=$((n + 1))',
+    '    done',
+    '    alive "$pid" && { echo "registry $pid did not end on TERM: KILL"; kill -KILL "$pid" 2>/dev/null; }',
+    '    wait "$pid" 2>/dev/null; pid=""',
+    '  fi',
+    '}',
+];
+
+/**
  * The in-cluster registry container's command. It serves the registry; when the maintenance
  * CronJob leaves a request on the volume, it restarts the registry read-only (pulls go on, pushes
  * get HTTP 405 "read-only mode", which Kaniko reports and retries with --push-retry), runs
@@ -310,8 +334,7 @@ export function registryRunScript(): string {
         'mkdir -p "$dir"',
         'pid=""',
         'full=""',
-        'serve() { registry serve "$1" & pid=$!; }',
-        'stop() { if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=""; fi; }',
+        ...SERVE_AND_STOP,
         "trap 'stop; exit 0' TERM INT",
         `serve ${REGISTRY_PATHS.config}`,
         "while :; do",
