@@ -344,12 +344,13 @@ describe("maintenance cut short: the registry pod killed before, during and afte
             // The moment the collector runs, its container dies: every process of it gets SIGKILL
             // from the node (as an OOM kill of the container or a node loss would); kubelet restarts it.
             // The collector of this small store lives some tens of milliseconds: when the watch
-            // misses it (the maintenance ended), that run was a plain maintenance, and a new one is asked for.
+            // misses it (the maintenance ended), that run was a plain maintenance, and a new one is
+            // asked for. The watch missed about one attempt in two (10 runs), so up to ten.
             const killed = await killContainerOf(/registry garbage-collect/, 120_000, () => registryLog().includes(`maintenance ${id}: exit`));
             if (killed > 0) break;
             console.log(`fault maintenance (gc): attempt ${attempt} missed the collector (request ${id} ended); asking again`);
-            expect(attempt).toBeLessThan(3);
-            expect(kubectl(["-n", ns, "wait", `job/${job}`, "--for=condition=Complete", "--timeout=300s"]).status).toBe(0);
+            expect(attempt).toBeLessThan(10);
+            expect(kubectl(["-n", ns, "wait", `job/${job}`, "--for=condition=Complete", "--timeout=300s"], undefined, 330_000).status).toBe(0);
             await request();
         }
         const finishedBefore = registryLog().includes(`maintenance ${id}: exit`);
